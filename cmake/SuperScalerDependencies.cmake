@@ -1,0 +1,43 @@
+# Finds every third-party dependency in one place (all from Debian 12).
+
+# --- runtime ---------------------------------------------------------------
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
+find_path(SS_CBLAS_INCLUDE_DIR cblas.h
+  PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas
+  REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(Threads REQUIRED)
+
+# --- compiler --------------------------------------------------------------
+if(SS_BUILD_COMPILER)
+  set(MLIR_DIR "/usr/lib/llvm-19/lib/cmake/mlir" CACHE PATH "MLIR CMake dir")
+  find_package(MLIR REQUIRED CONFIG)
+  message(STATUS "Using MLIR ${LLVM_PACKAGE_VERSION} from ${MLIR_DIR}")
+  list(APPEND CMAKE_MODULE_PATH "${MLIR_CMAKE_DIR}" "${LLVM_CMAKE_DIR}")
+  # Debian's tablegen outputs carry depfiles; the old policy keeps them from
+  # re-running on every build.
+  if(POLICY CMP0116)
+    cmake_policy(SET CMP0116 OLD)
+  endif()
+  include(TableGen)
+  include(AddLLVM)
+  include(AddMLIR)
+
+  # Protobuf must come before ONNX: ONNX's config refers to its targets.
+  find_package(Protobuf REQUIRED)
+  find_package(ONNX REQUIRED CONFIG)
+  find_path(SS_CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+
+  set(SS_LLVM_TOOLS_DIR "${LLVM_TOOLS_BINARY_DIR}")
+endif()
+
+# --- tests -----------------------------------------------------------------
+if(SS_BUILD_TESTS)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  find_package(Catch2 2 REQUIRED CONFIG)
+  # The reference stack (onnx, onnxruntime, numpy) lives in a venv made by
+  # tools/bootstrap.sh; tests needing it use this interpreter.
+  set(SS_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+      "Python with onnx, onnxruntime and numpy")
+endif()

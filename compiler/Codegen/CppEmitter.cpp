@@ -1,0 +1,844 @@
+//===- CppEmitter.cpp - rank program emission ----------------------------===//
+//
+// Emits one C++ translation unit per rank: a `step` function with one
+// runtime kernel call per graph op, each preceded by a comment naming the
+// ONNX node, and a ProgramSpec handed to the runtime driver. Variables are
+// named after the model's tensors; every buffer is a fixed arena offset.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Codegen/CppEmitter.h"
+#include "Codegen/MemoryPlan.h"
+#include "Graph/GraphDialect.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <numeric>
+
+using namespace mlir;
+using namespace ss::graph;
+
+namespace ss {
+
+uint64_t fnv1a64(const char *data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+int64_t product(ArrayRef<int64_t> dims) {
+  return std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                         std::multiplies<int64_t>());
+}
+int64_t numel(Value v) { return product(shapeOf(v)); }
+
+std::string dtypeName(Type t) {
+  if (t.isF32())
+    return "float32";
+  if (t.isInteger(64))
+    return "int64";
+  if (t.isInteger(32))
+    return "int32";
+  if (t.isInteger(1))
+    return "bool";
+  return "";
+}
+std::string dtypeEnum(Type t) {
+  if (t.isF32())
+    return "ssrt::DType::F32";
+  if (t.isInteger(64))
+    return "ssrt::DType::I64";
+  if (t.isInteger(32))
+    return "ssrt::DType::I32";
+  return "ssrt::DType::Bool";
+}
+std::string cType(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isInteger(64))
+    return "int64_t";
+  if (t.isInteger(32))
+    return "int32_t";
+  return "uint8_t";
+}
+int64_t elemSize(Type t) {
+  return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
+}
+
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string floatLit(double v) {
+  if (std::isnan(v))
+    return "__builtin_nanf(\"\")";
+  if (std::isinf(v))
+    return v > 0 ? "__builtin_inff()" : "-__builtin_inff()";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.9g", v);
+  os.flush();
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s + "f";
+}
+
+/// Turns an ONNX tensor name into a C identifier.
+std::string identifierFor(StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  size_t start = id.find_first_not_of('_');
+  id = start == std::string::npos ? "" : id.substr(start);
+  while (id.find("__") != std::string::npos)
+    id.replace(id.find("__"), 2, "_");
+  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
+    id = "t_" + id;
+  return id;
+}
+
+/// Element strides of `operand` broadcast to `outShape` (0 on broadcast
+/// dims), right-aligned as numpy does.
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
+                                      ArrayRef<int64_t> outShape) {
+  SmallVector<int64_t> strides(outShape.size(), 0);
+  int64_t stride = 1;
+  for (int64_t i = operand.size() - 1, o = outShape.size() - 1; i >= 0;
+       --i, --o) {
+    strides[o] = operand[i] == 1 && outShape[o] != 1 ? 0 : stride;
+    stride *= operand[i];
+  }
+  return strides;
+}
+
+std::string nodeName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+class Emitter {
+public:
+  Emitter(func::FuncOp func, const EmitOptions &options, RankProgram &program)
+      : func(func), options(options), program(program) {}
+
+  LogicalResult run();
+
+private:
+  // --- naming and storage -------------------------------------------------
+  std::string uniqueName(StringRef base) {
+    std::string id = identifierFor(base);
+    std::string candidate = id;
+    for (int i = 1; !usedNames.insert(candidate).second; ++i)
+      candidate = id + "_" + std::to_string(i);
+    return candidate;
+  }
+  /// The ONNX name of a value, when the importer recorded one.
+  std::string tensorName(Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      if (auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                     "ss.name"))
+        return n.str();
+    if (Operation *def = v.getDefiningOp()) {
+      if (auto names = def->getAttrOfType<ArrayAttr>("ss.names")) {
+        unsigned idx = cast<OpResult>(v).getResultNumber();
+        if (idx < names.size())
+          if (auto s = dyn_cast<StringAttr>(names[idx]))
+            if (!s.getValue().empty())
+              return s.str();
+      }
+      if (isa<ConstantOp>(def))
+        return nodeName(def);
+    }
+    return "";
+  }
+
+  /// Declares the variable for `v` (once) and returns its identifier.
+  std::string var(Value v) {
+    auto it = varNames.find(v);
+    if (it != varNames.end())
+      return it->second;
+    std::string base = tensorName(v);
+    std::string name = uniqueName(base.empty() ? "t" : base);
+    varNames[v] = name;
+    Type et = typeOf(v).getElementType();
+    std::string type = cType(et);
+    Value root = storageRoot(v);
+    std::string comment = "  // " + shapeStr(shapeOf(v)) + " " + dtypeName(et);
+    if (!base.empty())
+      comment += " \"" + base + "\"";
+    if (auto c = root.getDefiningOp<ConstantOp>()) {
+      int64_t off = weightOffset(c);
+      body << "  const " << type << " *" << name << " = (const " << type
+           << " *)(weights + " << off << ");" << comment << "\n";
+      return name;
+    }
+    int64_t off = arenaOffset(root);
+    body << "  " << type << " *" << name << " = (" << type << " *)(arena + "
+         << off << ");" << comment << "\n";
+    return name;
+  }
+
+  int64_t arenaOffset(Value root) {
+    if (auto arg = dyn_cast<BlockArgument>(root))
+      return inputOffsets[arg.getArgNumber()];
+    Operation *def = root.getDefiningOp();
+    auto offsets = def->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    return offsets[cast<OpResult>(root).getResultNumber()];
+  }
+
+  /// Appends a constant to the weights blob once, returning its offset.
+  int64_t weightOffset(ConstantOp c) {
+    auto it = weightOffsets.find(c);
+    if (it != weightOffsets.end())
+      return it->second;
+    auto &blob = program.weights;
+    blob.resize((blob.size() + 63) / 64 * 64, 0);
+    int64_t offset = blob.size();
+    auto value = cast<DenseElementsAttr>(c.getValue());
+    Type et = value.getElementType();
+    int64_t n = value.getNumElements();
+    if (et.isInteger(1)) {
+      for (bool bit : value.getValues<bool>())
+        blob.push_back(bit ? 1 : 0);
+    } else {
+      ArrayRef<char> raw = value.getRawData();
+      int64_t esz = elemSize(et);
+      if (value.isSplat()) {
+        for (int64_t i = 0; i < n; ++i)
+          blob.insert(blob.end(), raw.begin(), raw.begin() + esz);
+      } else {
+        blob.insert(blob.end(), raw.begin(), raw.end());
+      }
+    }
+    weightOffsets[c] = offset;
+    return offset;
+  }
+
+  /// Emits `const int64_t name[] = {...};` and returns the name.
+  std::string array(ArrayRef<int64_t> values, StringRef hint = "dims") {
+    std::string name = uniqueName(hint.str());
+    body << "  const int64_t " << name << "[] = {";
+    if (values.empty())
+      body << "0";
+    for (size_t i = 0; i < values.size(); ++i)
+      body << (i ? ", " : "") << values[i];
+    body << "};\n";
+    return name;
+  }
+
+  LogicalResult emitOp(Operation *op);
+  LogicalResult emitElementwise(Operation *op);
+  LogicalResult emitOutputs(func::ReturnOp ret);
+  std::string header();
+  std::string footer();
+
+  func::FuncOp func;
+  const EmitOptions &options;
+  RankProgram &program;
+  std::string bodyText;
+  llvm::raw_string_ostream body{bodyText};
+  llvm::StringSet<> usedNames;
+  llvm::DenseMap<Value, std::string> varNames;
+  llvm::DenseMap<Operation *, int64_t> weightOffsets;
+  SmallVector<int64_t> inputOffsets, outputOffsets;
+  int64_t kernelCalls = 0;
+};
+
+std::string unaryEnum(Operation *op) {
+  return llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case<NegOp>([](auto) { return "Neg"; })
+      .Case<AbsOp>([](auto) { return "Abs"; })
+      .Case<ExpOp>([](auto) { return "Exp"; })
+      .Case<LogOp>([](auto) { return "Log"; })
+      .Case<TanhOp>([](auto) { return "Tanh"; })
+      .Case<ErfOp>([](auto) { return "Erf"; })
+      .Case<ReluOp>([](auto) { return "Relu"; })
+      .Case<SigmoidOp>([](auto) { return "Sigmoid"; })
+      .Case<SqrtOp>([](auto) { return "Sqrt"; })
+      .Case<ReciprocalOp>([](auto) { return "Reciprocal"; })
+      .Case<HardSwishOp>([](auto) { return "HardSwish"; })
+      .Case<LeakyReluOp>([](auto) { return "LeakyRelu"; })
+      .Case<HardSigmoidOp>([](auto) { return "HardSigmoid"; })
+      .Case<ClipOp>([](auto) { return "Clip"; })
+      .Case<GeluOp>([](GeluOp g) {
+        return g.getApproximate() == "tanh" ? "GeluTanh" : "Gelu";
+      })
+      .Default([](auto) { return ""; });
+}
+
+std::string binaryEnum(Operation *op) {
+  return llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case<AddOp>([](auto) { return "Add"; })
+      .Case<SubOp>([](auto) { return "Sub"; })
+      .Case<MulOp>([](auto) { return "Mul"; })
+      .Case<DivOp>([](auto) { return "Div"; })
+      .Case<PowOp>([](auto) { return "Pow"; })
+      .Case<EqualOp>([](auto) { return "Equal"; })
+      .Case<LessOp>([](auto) { return "Less"; })
+      .Case<GreaterOp>([](auto) { return "Greater"; })
+      .Default([](auto) { return ""; });
+}
+
+LogicalResult Emitter::emitElementwise(Operation *op) {
+  Value out = op->getResult(0);
+  std::string kind = unaryEnum(op);
+  if (!kind.empty()) {
+    Value in = op->getOperand(0);
+    Type et = typeOf(in).getElementType();
+    std::string x = var(in), y = var(out);
+    double alpha = 0, beta = 0;
+    if (auto o = dyn_cast<LeakyReluOp>(op))
+      alpha = o.getAlpha().convertToDouble();
+    if (auto o = dyn_cast<HardSigmoidOp>(op)) {
+      alpha = o.getAlpha().convertToDouble();
+      beta = o.getBeta().convertToDouble();
+    }
+    if (auto o = dyn_cast<ClipOp>(op)) {
+      alpha = o.getMin().convertToDouble();
+      beta = o.getMax().convertToDouble();
+    }
+    if (!et.isF32()) {
+      if (kind != "Neg" && kind != "Abs")
+        return op->emitError("emit: ") << kind << " on " << dtypeName(et)
+                                       << " tensors is not supported";
+      body << "  ssrt::unaryInt(ssrt::UnaryOp::" << kind << ", "
+           << dtypeEnum(et) << ", " << x << ", " << y << ", " << numel(out)
+           << ");\n";
+      return success();
+    }
+    body << "  ssrt::unary(ssrt::UnaryOp::" << kind << ", " << x << ", " << y
+         << ", " << numel(out) << ", " << floatLit(alpha) << ", "
+         << floatLit(beta) << ");\n";
+    return success();
+  }
+  kind = binaryEnum(op);
+  if (!kind.empty()) {
+    Value a = op->getOperand(0), b = op->getOperand(1);
+    auto outShape = shapeOf(out);
+    std::string av = var(a), bv = var(b), yv = var(out);
+    std::string as = array(broadcastStrides(shapeOf(a), outShape), "strides");
+    std::string bs = array(broadcastStrides(shapeOf(b), outShape), "strides");
+    std::string os = array(outShape, "shape");
+    body << "  ssrt::binary(ssrt::BinaryOp::" << kind << ", "
+         << dtypeEnum(typeOf(a).getElementType()) << ", " << av << ", " << as
+         << ", " << bv << ", " << bs << ", " << yv << ", " << os << ", "
+         << outShape.size() << ");\n";
+    return success();
+  }
+  return failure();
+}
+
+LogicalResult Emitter::emitOp(Operation *op) {
+  if (isa<ConstantOp, ReshapeOp>(op))
+    return success(); // weights and views need no code
+  std::string node = nodeName(op);
+  body << "\n  // node \"" << node << "\" (" << op->getName().stripDialect()
+       << ") plan: replicated on rank " << options.rank << "\n";
+  ++kernelCalls;
+  if (succeeded(emitElementwise(op)))
+    return success();
+  if (auto o = dyn_cast<NotOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    body << "  ssrt::logicalNot(" << x << ", " << y << ", "
+         << numel(o.getOutput()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<CastOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    body << "  ssrt::cast(" << dtypeEnum(typeOf(o.getInput()).getElementType())
+         << ", " << x << ", " << dtypeEnum(typeOf(o.getOutput()).getElementType())
+         << ", " << y << ", " << numel(o.getOutput()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<WhereOp>(op)) {
+    auto outShape = shapeOf(o.getOutput());
+    std::string c = var(o.getCondition()), x = var(o.getLhs()),
+                y = var(o.getRhs()), out = var(o.getOutput());
+    std::string cs = array(broadcastStrides(shapeOf(o.getCondition()), outShape),
+                           "strides");
+    std::string xs =
+        array(broadcastStrides(shapeOf(o.getLhs()), outShape), "strides");
+    std::string ys =
+        array(broadcastStrides(shapeOf(o.getRhs()), outShape), "strides");
+    std::string os = array(outShape, "shape");
+    body << "  ssrt::where(" << c << ", " << cs << ", " << x << ", " << xs
+         << ", " << y << ", " << ys << ", " << out << ", " << os << ", "
+         << outShape.size() << ", "
+         << elemSize(typeOf(o.getOutput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<BroadcastToOp>(op)) {
+    auto outShape = shapeOf(o.getOutput());
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string xs =
+        array(broadcastStrides(shapeOf(o.getInput()), outShape), "strides");
+    std::string os = array(outShape, "shape");
+    body << "  ssrt::broadcastTo(" << x << ", " << xs << ", " << y << ", " << os
+         << ", " << outShape.size() << ", "
+         << elemSize(typeOf(o.getOutput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<MatMulOp>(op)) {
+    auto as = shapeOf(o.getLhs()), bs = shapeOf(o.getRhs());
+    auto cs = shapeOf(o.getOutput());
+    int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+    SmallVector<int64_t> batch(cs.begin(), cs.end() - 2);
+    auto batchStrides = [&](ArrayRef<int64_t> s) {
+      SmallVector<int64_t> opBatch(s.begin(), s.end() - 2);
+      SmallVector<int64_t> strides = broadcastStrides(opBatch, batch);
+      int64_t mat = s[s.size() - 2] * s.back();
+      for (int64_t &x : strides)
+        x *= mat;
+      return strides;
+    };
+    std::string a = var(o.getLhs()), b = var(o.getRhs()),
+                c = var(o.getOutput());
+    std::string bsh = array(batch, "batch");
+    std::string ast = array(batchStrides(as), "strides");
+    std::string bst = array(batchStrides(bs), "strides");
+    body << "  ssrt::matmul(" << a << ", " << b << ", " << c << ", " << m
+         << ", " << k << ", " << n << ", " << batch.size() << ", " << bsh
+         << ", " << ast << ", " << bst << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<GemmOp>(op)) {
+    auto as = shapeOf(o.getA());
+    auto ys = shapeOf(o.getOutput());
+    int64_t m = ys[0], n = ys[1];
+    int64_t k = o.getTransA() ? as[0] : as[1];
+    std::string a = var(o.getA()), b = var(o.getB()), y = var(o.getOutput());
+    std::string c = "nullptr", cst = "nullptr";
+    if (o.getC()) {
+      c = var(o.getC());
+      cst = array(broadcastStrides(shapeOf(o.getC()), ys), "strides");
+    }
+    body << "  ssrt::gemm(" << a << ", " << b << ", " << c << ", " << y << ", "
+         << m << ", " << n << ", " << k << ", "
+         << (o.getTransA() ? "true" : "false") << ", "
+         << (o.getTransB() ? "true" : "false") << ", "
+         << floatLit(o.getAlpha().convertToDouble()) << ", "
+         << floatLit(o.getBeta().convertToDouble()) << ", " << cst << ");\n";
+    return success();
+  }
+  if (isa<ConvOp, ConvTransposeOp>(op)) {
+    Value x = op->getOperand(0), w = op->getOperand(1);
+    Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+    Value y = op->getResult(0);
+    ArrayRef<int64_t> strides, pads, dilations;
+    int64_t group;
+    if (auto c = dyn_cast<ConvOp>(op)) {
+      strides = c.getStrides();
+      pads = c.getPads();
+      dilations = c.getDilations();
+      group = c.getGroup();
+    } else {
+      auto t = cast<ConvTransposeOp>(op);
+      strides = t.getStrides();
+      pads = t.getPads();
+      dilations = t.getDilations();
+      group = t.getGroup();
+    }
+    int64_t spatial = shapeOf(x).size() - 2;
+    std::string xv = var(x), wv = var(w), yv = var(y);
+    std::string bv = bias ? var(bias) : "nullptr";
+    std::string xs = array(shapeOf(x), "shape"), ws = array(shapeOf(w), "shape"),
+                ys = array(shapeOf(y), "shape");
+    std::string st = array(strides, "strides");
+    std::string pb = array(pads.take_front(spatial), "pads");
+    std::string dl = array(dilations, "dilations");
+    body << "  ssrt::" << (isa<ConvOp>(op) ? "conv" : "convTranspose") << "("
+         << xv << ", " << wv << ", " << bv << ", " << yv << ", " << spatial
+         << ", " << xs << ", " << ws << ", " << ys << ", " << st << ", " << pb
+         << ", " << dl << ", " << group << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<BatchNormOp>(op)) {
+    auto s = shapeOf(o.getInput());
+    int64_t c = s.size() > 1 ? s[1] : 1;
+    std::string x = var(o.getInput()), sc = var(o.getScale()),
+                bi = var(o.getBias()), mu = var(o.getMean()),
+                va = var(o.getVariance()), y = var(o.getOutput());
+    body << "  ssrt::batchNorm(" << x << ", " << sc << ", " << bi << ", " << mu
+         << ", " << va << ", " << y << ", " << s[0] << ", " << c << ", "
+         << (s.size() > 2 ? product(s.drop_front(2)) : 1) << ", "
+         << floatLit(o.getEpsilon().convertToDouble()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<LayerNormOp>(op)) {
+    auto s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    int64_t inner = product(s.drop_front(axis));
+    if (numel(o.getScale()) != inner ||
+        (o.getBias() && numel(o.getBias()) != inner))
+      return op->emitError("emit: layer_norm scale/bias must have the "
+                           "normalised shape (") << inner << " elements)";
+    std::string x = var(o.getInput()), sc = var(o.getScale()),
+                y = var(o.getOutput());
+    std::string bi = o.getBias() ? var(o.getBias()) : "nullptr";
+    body << "  ssrt::layerNorm(" << x << ", " << sc << ", " << bi << ", " << y
+         << ", " << product(s.take_front(axis)) << ", " << inner << ", "
+         << floatLit(o.getEpsilon().convertToDouble()) << ");\n";
+    return success();
+  }
+  if (isa<SoftmaxOp, LogSoftmaxOp>(op)) {
+    Value in = op->getOperand(0);
+    auto s = shapeOf(in);
+    int64_t axis = isa<SoftmaxOp>(op) ? cast<SoftmaxOp>(op).getAxis()
+                                      : cast<LogSoftmaxOp>(op).getAxis();
+    if (axis < 0)
+      axis += s.size();
+    std::string x = var(in), y = var(op->getResult(0));
+    body << "  ssrt::softmax(" << x << ", " << y << ", "
+         << product(s.take_front(axis)) << ", " << s[axis] << ", "
+         << product(s.drop_front(axis + 1)) << ", "
+         << (isa<LogSoftmaxOp>(op) ? "true" : "false") << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<MaxPoolOp>(op)) {
+    int64_t spatial = shapeOf(o.getInput()).size() - 2;
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string xs = array(shapeOf(o.getInput()), "shape"),
+                ys = array(shapeOf(o.getOutput()), "shape"),
+                k = array(o.getKernel(), "kernel"),
+                st = array(o.getStrides(), "strides"),
+                pb = array(o.getPads().take_front(spatial), "pads"),
+                dl = array(o.getDilations(), "dilations");
+    body << "  ssrt::maxPool(" << x << ", " << y << ", " << spatial << ", "
+         << xs << ", " << ys << ", " << k << ", " << st << ", " << pb << ", "
+         << dl << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<AvgPoolOp>(op)) {
+    int64_t spatial = shapeOf(o.getInput()).size() - 2;
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string xs = array(shapeOf(o.getInput()), "shape"),
+                ys = array(shapeOf(o.getOutput()), "shape"),
+                k = array(o.getKernel(), "kernel"),
+                st = array(o.getStrides(), "strides"),
+                pb = array(o.getPads().take_front(spatial), "pads"),
+                pe = array(o.getPads().drop_front(spatial), "pads");
+    body << "  ssrt::avgPool(" << x << ", " << y << ", " << spatial << ", "
+         << xs << ", " << ys << ", " << k << ", " << st << ", " << pb << ", "
+         << pe << ", " << (o.getCountIncludePad() ? "true" : "false")
+         << ");\n";
+    return success();
+  }
+  if (isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>(op)) {
+    Value in = op->getOperand(0);
+    auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();
+    if (!typeOf(in).getElementType().isF32())
+      return op->emitError("emit: reductions over non-float tensors are not "
+                           "supported");
+    auto s = shapeOf(in);
+    SmallVector<int64_t> mask(s.size(), 0);
+    for (int64_t a : axes)
+      mask[a] = 1;
+    std::string kind = isa<ReduceSumOp>(op)    ? "Sum"
+                       : isa<ReduceMeanOp>(op) ? "Mean"
+                                               : "Max";
+    std::string x = var(in), y = var(op->getResult(0));
+    std::string sh = array(s, "shape");
+    std::string mk = uniqueName("mask");
+    body << "  const uint8_t " << mk << "[] = {";
+    for (size_t i = 0; i < mask.size(); ++i)
+      body << (i ? ", " : "") << mask[i];
+    if (mask.empty())
+      body << "0";
+    body << "};\n";
+    body << "  ssrt::reduce(ssrt::ReduceOp::" << kind << ", " << x << ", " << y
+         << ", " << sh << ", " << s.size() << ", " << mk << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<TransposeOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string sh = array(shapeOf(o.getInput()), "shape"),
+                pm = array(o.getPerm(), "perm");
+    body << "  ssrt::transpose(" << x << ", " << y << ", " << sh << ", " << pm
+         << ", " << o.getPerm().size() << ", "
+         << elemSize(typeOf(o.getInput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<ConcatOp>(op)) {
+    auto s = shapeOf(o.getOutput());
+    int64_t axis = o.getAxis();
+    SmallVector<std::string> ins;
+    SmallVector<int64_t> sizes;
+    for (Value v : o.getInputs()) {
+      ins.push_back(var(v));
+      sizes.push_back(shapeOf(v)[axis]);
+    }
+    std::string y = var(o.getOutput());
+    std::string ptrs = uniqueName("inputs");
+    body << "  const void *" << ptrs << "[] = {";
+    for (size_t i = 0; i < ins.size(); ++i)
+      body << (i ? ", " : "") << ins[i];
+    body << "};\n";
+    std::string sz = array(sizes, "sizes");
+    body << "  ssrt::concat(" << ptrs << ", " << sz << ", " << ins.size()
+         << ", " << y << ", " << product(s.take_front(axis)) << ", "
+         << product(s.drop_front(axis + 1)) << ", "
+         << elemSize(typeOf(o.getOutput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<SplitOp>(op)) {
+    auto s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    std::string x = var(o.getInput());
+    SmallVector<std::string> outs;
+    for (Value v : o.getOutputs())
+      outs.push_back(var(v));
+    std::string ptrs = uniqueName("outputs");
+    body << "  void *" << ptrs << "[] = {";
+    for (size_t i = 0; i < outs.size(); ++i)
+      body << (i ? ", " : "") << outs[i];
+    body << "};\n";
+    std::string sz = array(o.getSizes(), "sizes");
+    body << "  ssrt::split(" << x << ", " << ptrs << ", " << sz << ", "
+         << outs.size() << ", " << product(s.take_front(axis)) << ", "
+         << product(s.drop_front(axis + 1)) << ", "
+         << elemSize(typeOf(o.getInput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<SliceOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string is = array(shapeOf(o.getInput()), "shape"),
+                os = array(shapeOf(o.getOutput()), "shape"),
+                st = array(o.getStarts(), "starts"),
+                sp = array(o.getSteps(), "steps");
+    body << "  ssrt::slice(" << x << ", " << y << ", " << is << ", " << os
+         << ", " << st << ", " << sp << ", " << shapeOf(o.getInput()).size()
+         << ", " << elemSize(typeOf(o.getInput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<GatherOp>(op)) {
+    auto s = shapeOf(o.getData());
+    int64_t axis = o.getAxis();
+    std::string d = var(o.getData()), i = var(o.getIndices()),
+                y = var(o.getOutput());
+    body << "  ssrt::gather(" << d << ", " << i << ", "
+         << dtypeEnum(typeOf(o.getIndices()).getElementType()) << ", " << y
+         << ", " << product(s.take_front(axis)) << ", " << s[axis] << ", "
+         << product(s.drop_front(axis + 1)) << ", " << numel(o.getIndices())
+         << ", " << elemSize(typeOf(o.getData()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<PadOp>(op)) {
+    int64_t rank = shapeOf(o.getInput()).size();
+    std::string mode = o.getMode() == "reflect" ? "Reflect"
+                       : o.getMode() == "edge"  ? "Edge"
+                                                : "Constant";
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string is = array(shapeOf(o.getInput()), "shape"),
+                os = array(shapeOf(o.getOutput()), "shape"),
+                pb = array(o.getPads().take_front(rank), "pads");
+    double value = o.getValue().convertToDouble();
+    body << "  ssrt::pad(" << x << ", " << y << ", " << is << ", " << os << ", "
+         << pb << ", " << rank << ", ssrt::PadMode::" << mode << ", "
+         << (std::isinf(value) ? (value > 0 ? "1e308" : "-1e308")
+                               : std::to_string(value))
+         << ", " << dtypeEnum(typeOf(o.getInput()).getElementType())
+         << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<ResizeOp>(op)) {
+    int64_t rank = shapeOf(o.getInput()).size();
+    std::string coord = llvm::StringSwitch<std::string>(
+                            o.getCoordinateTransformationMode())
+                            .Case("half_pixel", "HalfPixel")
+                            .Case("pytorch_half_pixel", "PytorchHalfPixel")
+                            .Case("align_corners", "AlignCorners")
+                            .Default("Asymmetric");
+    std::string nearest = llvm::StringSwitch<std::string>(o.getNearestMode())
+                              .Case("round_prefer_ceil", "RoundPreferCeil")
+                              .Case("floor", "Floor")
+                              .Case("ceil", "Ceil")
+                              .Default("RoundPreferFloor");
+    std::string x = var(o.getInput()), y = var(o.getOutput());
+    std::string is = array(shapeOf(o.getInput()), "shape"),
+                os = array(shapeOf(o.getOutput()), "shape");
+    std::string sc = uniqueName("scales");
+    body << "  const float " << sc << "[] = {";
+    auto scales = o.getScales();
+    for (size_t i = 0; i < scales.size(); ++i)
+      body << (i ? ", " : "") << floatLit(scales[i]);
+    body << "};\n";
+    body << "  ssrt::resize(" << x << ", " << y << ", " << is << ", " << os
+         << ", " << sc << ", " << rank << ", ssrt::ResizeMode::"
+         << (o.getMode() == "linear" ? "Linear" : "Nearest")
+         << ", ssrt::CoordMode::" << coord << ", ssrt::NearestMode::" << nearest
+         << ");\n";
+    return success();
+  }
+  return op->emitError("emit: no C++ lowering for '")
+         << op->getName() << "'";
+}
+
+LogicalResult Emitter::emitOutputs(func::ReturnOp ret) {
+  body << "\n  // Outputs that are inputs, constants or repeats are copied.\n";
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    Value root = storageRoot(v);
+    bool inPlace = !isa<BlockArgument>(root) &&
+                   !root.getDefiningOp<ConstantOp>() &&
+                   arenaOffset(root) == outputOffsets[i];
+    if (inPlace)
+      continue;
+    std::string src = var(v);
+    int64_t bytes = numel(v) * elemSize(typeOf(v).getElementType());
+    body << "  std::memcpy(arena + " << outputOffsets[i] << ", " << src << ", "
+         << bytes << ");\n";
+  }
+  return success();
+}
+
+std::string Emitter::header() {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "// SuperScaler rank program: model \"" << options.modelName
+     << "\", rank " << options.rank << " of " << options.worldSize << ".\n"
+     << "// Generated by ssc; edits are overwritten.\n"
+     << "//\n"
+     << "// plan:        " << options.plan << "\n"
+     << "// devices:     cpu (rank " << options.rank << ")\n"
+     << "// arena:       " << program.arenaBytes << " bytes\n"
+     << "// weights:     " << program.weights.size() << " bytes in "
+     << options.weightsFile << "\n"
+     << "// kernels:     " << kernelCalls << " calls per step\n"
+     << "// collectives: none\n\n"
+     << "#include \"ssrt/ssrt.h\"\n\n#include <cstring>\n\n"
+     << "namespace {\n\n"
+     << "void step(char *arena, const char *weights) {\n"
+     << "  (void)weights;\n";
+  return s;
+}
+
+std::string Emitter::footer() {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  auto specs = [&](StringRef name, const std::vector<ProgramTensor> &ts) {
+    os << "const ssrt::TensorSpec " << name << "[] = {\n";
+    for (const auto &t : ts) {
+      std::string quoted;
+      for (char c : t.name) {
+        if (c == '"' || c == '\\')
+          quoted += '\\';
+        quoted += c;
+      }
+      std::string dt = t.dtype == "float32" ? "F32"
+                       : t.dtype == "int64" ? "I64"
+                       : t.dtype == "int32" ? "I32"
+                                            : "Bool";
+      os << "    {\"" << quoted << "\", ssrt::DType::" << dt << ", "
+         << t.shape.size() << ", {";
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        os << (i ? ", " : "") << t.shape[i];
+      os << "}, " << t.arenaOffset << "},\n";
+    }
+    if (ts.empty())
+      os << "    {\"\", ssrt::DType::F32, 0, {}, 0},\n";
+    os << "};\n";
+  };
+  os << "\n";
+  specs("kInputs", program.inputs);
+  specs("kOutputs", program.outputs);
+  os << "\n} // namespace\n\n"
+     << "int main(int argc, char **argv) {\n"
+     << "  ssrt::ProgramSpec spec{};\n"
+     << "  spec.modelName = \"" << identifierFor(options.modelName) << "\";\n"
+     << "  spec.planFingerprint = \"" << options.planFingerprint << "\";\n"
+     << "  spec.rank = " << options.rank << ";\n"
+     << "  spec.worldSize = " << options.worldSize << ";\n"
+     << "  spec.arenaBytes = " << program.arenaBytes << ";\n"
+     << "  spec.weightsBytes = " << program.weights.size() << ";\n"
+     << "  spec.weightsChecksum = 0x" << llvm::format_hex_no_prefix(program.weightsChecksum, 16) << "ULL;\n"
+     << "  spec.weightsFile = \"" << options.weightsFile << "\";\n"
+     << "  spec.numInputs = " << program.inputs.size() << ";\n"
+     << "  spec.inputs = kInputs;\n"
+     << "  spec.numOutputs = " << program.outputs.size() << ";\n"
+     << "  spec.outputs = kOutputs;\n"
+     << "  spec.step = step;\n"
+     << "  return ssrt::runProgram(argc, argv, spec);\n"
+     << "}\n";
+  return s;
+}
+
+LogicalResult Emitter::run() {
+  auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
+  auto ins = func->getAttrOfType<DenseI64ArrayAttr>(kInputOffsetsAttr);
+  auto outs = func->getAttrOfType<DenseI64ArrayAttr>(kOutputOffsetsAttr);
+  if (!arena || !ins || !outs)
+    return func.emitError("emit: run graph-plan-memory first");
+  program.arenaBytes = arena.getInt();
+  inputOffsets.assign(ins.asArrayRef().begin(), ins.asArrayRef().end());
+  outputOffsets.assign(outs.asArrayRef().begin(), outs.asArrayRef().end());
+  program.rank = options.rank;
+  program.worldSize = options.worldSize;
+
+  for (BlockArgument arg : func.getArguments()) {
+    auto t = typeOf(arg);
+    ProgramTensor pt;
+    pt.name = tensorName(arg);
+    pt.dtype = dtypeName(t.getElementType());
+    pt.shape.assign(t.getShape().begin(), t.getShape().end());
+    pt.arenaOffset = inputOffsets[arg.getArgNumber()];
+    program.inputs.push_back(pt);
+  }
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    auto t = typeOf(v);
+    ProgramTensor pt;
+    auto n = func.getResultAttrOfType<StringAttr>(i, "ss.name");
+    pt.name = n ? n.str() : "output" + std::to_string(i);
+    pt.dtype = dtypeName(t.getElementType());
+    pt.shape.assign(t.getShape().begin(), t.getShape().end());
+    pt.arenaOffset = outputOffsets[i];
+    program.outputs.push_back(pt);
+  }
+
+  body << "  // Inputs\n";
+  for (BlockArgument arg : func.getArguments())
+    (void)var(arg);
+  for (Operation &op : func.getBody().front().without_terminator()) {
+    for (Value operand : op.getOperands()) {
+      Type et = typeOf(operand).getElementType();
+      if (dtypeName(et).empty())
+        return op.emitError("emit: element type ") << et << " is not supported";
+    }
+    if (failed(emitOp(&op)))
+      return failure();
+  }
+  if (failed(emitOutputs(ret)))
+    return failure();
+  body << "}\n";
+  body.flush();
+  program.weightsChecksum =
+      fnv1a64(program.weights.data(), program.weights.size());
+  program.source = header() + bodyText + footer();
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitCppProgram(func::FuncOp func, const EmitOptions &options,
+                             RankProgram &program) {
+  Emitter emitter(func, options, program);
+  return emitter.run();
+}
+
+} // namespace ss

@@ -1,0 +1,151 @@
+//===- MemoryPlan.cpp - the graph-plan-memory pass ---------------------===//
+//
+// Computes live ranges over the function's op order and places every
+// activation, input and output in one arena (ArenaPlanner). Views share
+// their source's buffer; constants live in the weights blob.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Codegen/ArenaPlanner.h"
+#include "Codegen/MemoryPlan.h"
+#include "Graph/GraphDialect.h"
+#include "Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "graph-plan-memory"
+
+using namespace mlir;
+
+namespace ss {
+
+#define GEN_PASS_DEF_GRAPHPLANMEMORY
+#include "Passes.h.inc"
+
+bool isView(Value value) {
+  return value.getDefiningOp<graph::ReshapeOp>() != nullptr;
+}
+
+Value storageRoot(Value value) {
+  while (auto reshape = value.getDefiningOp<graph::ReshapeOp>())
+    value = reshape.getInput();
+  return value;
+}
+
+namespace {
+
+int64_t byteSize(Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  Type et = tensor.getElementType();
+  int64_t elem = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+  return tensor.getNumElements() * elem;
+}
+
+bool isConstantRoot(Value root) {
+  return root.getDefiningOp<graph::ConstantOp>() != nullptr;
+}
+
+struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
+  using GraphPlanMemoryBase::GraphPlanMemoryBase;
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (failed(planFunction(func)))
+        return signalPassFailure();
+  }
+
+  LogicalResult planFunction(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+
+    // Step numbers: inputs are written before step 0, the terminator is the
+    // last step, and outputs stay alive through it.
+    llvm::DenseMap<Operation *, int64_t> stepOf;
+    int64_t step = 0;
+    for (Operation &op : body)
+      stepOf[&op] = step++;
+    int64_t lastStep = step - 1;
+
+    // One buffer per storage root that is not a constant.
+    std::vector<BufferRequest> requests;
+    llvm::DenseMap<Value, size_t> bufferOf;
+    auto bufferFor = [&](Value root, int64_t first) -> size_t {
+      auto it = bufferOf.find(root);
+      if (it != bufferOf.end())
+        return it->second;
+      requests.push_back({byteSize(root.getType()), first, first});
+      bufferOf[root] = requests.size() - 1;
+      return requests.size() - 1;
+    };
+    for (BlockArgument arg : func.getArguments())
+      bufferFor(arg, -1);
+    for (Operation &op : body)
+      for (Value result : op.getResults())
+        if (!isView(result) && !isConstantRoot(result))
+          bufferFor(result, stepOf[&op]);
+
+    // A use keeps the storage root alive.
+    for (Operation &op : body)
+      for (Value operand : op.getOperands()) {
+        Value root = storageRoot(operand);
+        auto it = bufferOf.find(root);
+        if (it != bufferOf.end())
+          requests[it->second].lastUse =
+              std::max(requests[it->second].lastUse, stepOf[&op]);
+      }
+
+    // Outputs: written in place when an op computes them into a buffer no
+    // other output uses; otherwise (inputs, constants, repeats) they get a
+    // buffer of their own that the program copies into at the end.
+    SmallVector<int64_t> outputBuffer;
+    llvm::DenseSet<Value> claimed;
+    for (Value v : ret.getOperands()) {
+      Value root = storageRoot(v);
+      bool inPlace = !isa<BlockArgument>(root) && !isConstantRoot(root) &&
+                     claimed.insert(root).second;
+      if (inPlace) {
+        size_t idx = bufferOf[root];
+        requests[idx].lastUse = lastStep + 1;
+        outputBuffer.push_back(idx);
+      } else {
+        requests.push_back({byteSize(v.getType()), lastStep, lastStep + 1});
+        outputBuffer.push_back(requests.size() - 1);
+      }
+    }
+
+    ArenaPlan plan = planArena(requests, alignment);
+    LLVM_DEBUG(llvm::dbgs() << "[graph-plan-memory] " << func.getName() << ": "
+                            << requests.size() << " buffers, arena "
+                            << plan.totalBytes << " bytes\n");
+
+    Builder b(func.getContext());
+    for (Operation &op : body) {
+      if (op.getNumResults() == 0)
+        continue;
+      SmallVector<int64_t> offsets;
+      for (Value result : op.getResults()) {
+        Value root = storageRoot(result);
+        auto it = bufferOf.find(root);
+        offsets.push_back(it == bufferOf.end() ? -1
+                                               : plan.offsets[it->second]);
+      }
+      op.setAttr(kOffsetsAttr, b.getDenseI64ArrayAttr(offsets));
+    }
+    SmallVector<int64_t> inputOffsets, outputOffsets;
+    for (BlockArgument arg : func.getArguments())
+      inputOffsets.push_back(plan.offsets[bufferOf[arg]]);
+    for (int64_t idx : outputBuffer)
+      outputOffsets.push_back(plan.offsets[idx]);
+    func->setAttr(kInputOffsetsAttr, b.getDenseI64ArrayAttr(inputOffsets));
+    func->setAttr(kOutputOffsetsAttr, b.getDenseI64ArrayAttr(outputOffsets));
+    func->setAttr(kArenaBytesAttr, b.getI64IntegerAttr(plan.totalBytes));
+    return success();
+  }
+};
+
+} // namespace
+} // namespace ss

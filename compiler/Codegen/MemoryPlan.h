@@ -1,0 +1,31 @@
+//===- MemoryPlan.h - arena planning over the graph -------------*- C++ -*-===//
+//
+// Shared facts of memory planning that the emitter reads back: which values
+// are views of others, and the attribute names the pass writes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SS_COMPILER_CODEGEN_MEMORYPLAN_H
+#define SS_COMPILER_CODEGEN_MEMORYPLAN_H
+
+#include "mlir/IR/Value.h"
+
+namespace ss {
+
+/// Per-op attribute: one arena byte offset per result; -1 marks a result
+/// stored in the weights blob (constants and views of constants).
+inline constexpr const char *kOffsetsAttr = "ss.offsets";
+/// Function attributes written by graph-plan-memory.
+inline constexpr const char *kArenaBytesAttr = "ss.arena_bytes";
+inline constexpr const char *kInputOffsetsAttr = "ss.input_offsets";
+inline constexpr const char *kOutputOffsetsAttr = "ss.output_offsets";
+
+/// Follows view ops (reshape) to the value that owns the storage.
+mlir::Value storageRoot(mlir::Value value);
+
+/// True when `value` is a view that shares its operand's storage.
+bool isView(mlir::Value value);
+
+} // namespace ss
+
+#endif // SS_COMPILER_CODEGEN_MEMORYPLAN_H

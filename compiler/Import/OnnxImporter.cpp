@@ -1,0 +1,1855 @@
+//===- OnnxImporter.cpp - ONNX model to graph dialect --------------------===//
+//
+// Walks the ONNX graph in topological order and builds graph-dialect ops.
+// Every op is created through its own type inference, so a shape error
+// becomes a diagnostic at the ONNX node rather than a crash, and every op
+// whose operands are constants is folded on the spot: that is how shape
+// subgraphs (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) disappear.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Import/OnnxImporter.h"
+#include "Import/OnnxTensors.h"
+
+#include "Graph/GraphDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <sstream>
+
+using namespace mlir;
+using namespace ss::graph;
+
+namespace ss {
+namespace {
+
+/// Pretty-prints a shape as "[2, 3]".
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
+                                         : std::to_string(shape[i]));
+  return s + "]";
+}
+
+RankedTensorType tensorTypeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+ArrayRef<int64_t> shapeOf(Value v) { return tensorTypeOf(v).getShape(); }
+
+int64_t numElements(ArrayRef<int64_t> shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t(1),
+                         std::multiplies<int64_t>());
+}
+
+class Importer;
+
+/// One ONNX node being converted: its inputs as values and attribute access.
+struct NodeContext {
+  const onnx::NodeProto &node;
+  Location loc;
+  SmallVector<Value> inputs; // null for absent optional inputs
+  Importer &importer;
+
+  std::string opType() const { return node.op_type(); }
+  Value input(size_t i) const { return i < inputs.size() ? inputs[i] : Value(); }
+  const onnx::AttributeProto *attr(StringRef name) const {
+    for (const auto &a : node.attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+  int64_t getInt(StringRef name, int64_t dflt) const {
+    auto *a = attr(name);
+    return a ? a->i() : dflt;
+  }
+  float getFloat(StringRef name, float dflt) const {
+    auto *a = attr(name);
+    return a ? a->f() : dflt;
+  }
+  std::string getString(StringRef name, StringRef dflt) const {
+    auto *a = attr(name);
+    return a ? a->s() : dflt.str();
+  }
+  std::optional<SmallVector<int64_t>> getInts(StringRef name) const {
+    auto *a = attr(name);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+  std::optional<SmallVector<float>> getFloats(StringRef name) const {
+    auto *a = attr(name);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<float>(a->floats().begin(), a->floats().end());
+  }
+  size_t numOutputs() const { return node.output_size(); }
+};
+
+using Results = SmallVector<Value>;
+using ConvertFn = std::function<LogicalResult(NodeContext &, Results &)>;
+
+class Importer {
+public:
+  Importer(MLIRContext &context, const onnx::ModelProto &model,
+           std::string modelDir, const ImportOptions &options)
+      : context(context), builder(&context), model(model),
+        modelDir(std::move(modelDir)), options(options) {}
+
+  OwningOpRef<ModuleOp> run(const std::string &path);
+  ImportStatus status = ImportStatus::Ok;
+  int64_t opset = 0;
+
+  //--- diagnostics -------------------------------------------------------
+  LogicalResult invalid(Location loc, const Twine &msg) {
+    emitError(loc) << msg;
+    if (status == ImportStatus::Ok)
+      status = ImportStatus::Invalid;
+    return failure();
+  }
+  LogicalResult unsupported(Location loc, const Twine &msg) {
+    emitError(loc) << "unsupported: " << msg;
+    if (status == ImportStatus::Ok)
+      status = ImportStatus::Unsupported;
+    return failure();
+  }
+
+  //--- op creation ---------------------------------------------------------
+  /// Creates OpTy after running its type inference; on inference failure the
+  /// op's own diagnostic is reported at `loc` and nothing is created. Ops
+  /// that fold (constant operands) are replaced by constants.
+  template <typename OpTy, typename... Args>
+  FailureOr<Results> createOp(Location loc, Args &&...args) {
+    OperationState state(loc, OpTy::getOperationName());
+    OpTy::build(builder, state, TypeRange{}, std::forward<Args>(args)...);
+    SmallVector<Type> types;
+    if (failed(OpTy::inferReturnTypes(
+            &context, loc, state.operands,
+            state.attributes.getDictionary(&context),
+            state.getRawProperties(), state.regions, types))) {
+      if (status == ImportStatus::Ok)
+        status = ImportStatus::Invalid;
+      return failure();
+    }
+    state.addTypes(types);
+    Operation *op = builder.create(state);
+    return foldOrKeep(op);
+  }
+  template <typename OpTy, typename... Args>
+  FailureOr<Value> create1(Location loc, Args &&...args) {
+    auto r = createOp<OpTy>(loc, std::forward<Args>(args)...);
+    if (failed(r))
+      return failure();
+    return (*r)[0];
+  }
+
+  Value constant(Location loc, DenseElementsAttr value) {
+    return builder.create<ConstantOp>(loc, value.getType(), value);
+  }
+  Value constantI64(Location loc, ArrayRef<int64_t> values,
+                    std::optional<ArrayRef<int64_t>> shape = std::nullopt) {
+    SmallVector<int64_t> s = shape ? SmallVector<int64_t>(*shape)
+                                   : SmallVector<int64_t>{(int64_t)values.size()};
+    auto type = RankedTensorType::get(s, builder.getI64Type());
+    return constant(loc, DenseElementsAttr::get(type, values));
+  }
+
+  FailureOr<Value> reshape(Location loc, Value v, ArrayRef<int64_t> shape) {
+    if (shapeOf(v) == shape)
+      return v;
+    return create1<ReshapeOp>(loc, v, builder.getDenseI64ArrayAttr(shape));
+  }
+
+  //--- constant operands ------------------------------------------------------
+  static DenseElementsAttr constantValue(Value v) {
+    DenseElementsAttr attr;
+    if (v && matchPattern(v, m_Constant(&attr)))
+      return attr;
+    return nullptr;
+  }
+  /// Integer contents of a constant operand, or an "unsupported" diagnostic
+  /// naming the operand when it is computed at run time.
+  FailureOr<SmallVector<int64_t>> constInts(NodeContext &n, Value v,
+                                            StringRef what) {
+    auto attr = constantValue(v);
+    if (!attr)
+      return unsupported(n.loc, n.opType() + " input '" + what +
+                                    "' is not a compile-time constant");
+    SmallVector<int64_t> out;
+    if (isa<IntegerType>(attr.getElementType())) {
+      for (const APInt &x : attr.getValues<APInt>())
+        out.push_back(x.getSExtValue());
+    } else {
+      for (const APFloat &x : attr.getValues<APFloat>())
+        out.push_back(static_cast<int64_t>(x.convertToDouble()));
+    }
+    return out;
+  }
+  FailureOr<SmallVector<double>> constFloats(NodeContext &n, Value v,
+                                             StringRef what) {
+    auto attr = constantValue(v);
+    if (!attr)
+      return unsupported(n.loc, n.opType() + " input '" + what +
+                                    "' is not a compile-time constant");
+    SmallVector<double> out;
+    if (isa<IntegerType>(attr.getElementType())) {
+      for (const APInt &x : attr.getValues<APInt>())
+        out.push_back(static_cast<double>(x.getSExtValue()));
+    } else {
+      for (const APFloat &x : attr.getValues<APFloat>())
+        out.push_back(x.convertToDouble());
+    }
+    return out;
+  }
+
+  /// Normalises an axis against `rank`, or reports it out of range.
+  FailureOr<int64_t> axis(NodeContext &n, int64_t a, int64_t rank,
+                          StringRef what = "axis") {
+    if (a < -rank || a >= rank)
+      return invalid(n.loc, n.opType() + " " + what + " " + Twine(a) +
+                                " is out of range for rank " + Twine(rank));
+    return a < 0 ? a + rank : a;
+  }
+
+  OpBuilder &b() { return builder; }
+  MLIRContext &ctx() { return context; }
+
+private:
+  Results foldOrKeep(Operation *op) {
+    SmallVector<OpFoldResult> folded;
+    if (op->getNumResults() == 0 || failed(op->fold(folded)) ||
+        folded.empty())
+      return Results(op->getResults().begin(), op->getResults().end());
+    Results results;
+    for (auto [result, fr] : llvm::zip(op->getResults(), folded)) {
+      if (auto v = dyn_cast<Value>(fr)) {
+        results.push_back(v);
+      } else {
+        auto attr = dyn_cast<DenseElementsAttr>(cast<Attribute>(fr));
+        if (!attr || attr.getType() != result.getType())
+          return Results(op->getResults().begin(), op->getResults().end());
+        results.push_back(constant(op->getLoc(), attr));
+      }
+    }
+    op->erase();
+    return results;
+  }
+
+  LogicalResult importGraph(func::FuncOp &func);
+  LogicalResult importNode(const onnx::NodeProto &node, size_t index);
+  /// Records the ONNX tensor name on the op producing `v` (attribute
+  /// `ss.names`, one entry per result) so emitted code can use it.
+  void nameResult(Value v, const std::string &name) {
+    auto result = dyn_cast<OpResult>(v);
+    if (!result)
+      return;
+    Operation *def = result.getOwner();
+    SmallVector<Attribute> names;
+    if (auto existing = def->getAttrOfType<ArrayAttr>("ss.names"))
+      names.assign(existing.begin(), existing.end());
+    names.resize(def->getNumResults(), StringAttr::get(&context, ""));
+    if (!cast<StringAttr>(names[result.getResultNumber()]).getValue().empty())
+      return;
+    names[result.getResultNumber()] = StringAttr::get(&context, name);
+    def->setAttr("ss.names", ArrayAttr::get(&context, names));
+  }
+
+  Location nodeLoc(const onnx::NodeProto &node, size_t index) {
+    std::string name = node.name().empty()
+                           ? node.op_type() + "_" + std::to_string(index)
+                           : node.name();
+    return NameLoc::get(StringAttr::get(&context, name));
+  }
+
+  MLIRContext &context;
+  OpBuilder builder;
+  const onnx::ModelProto &model;
+  std::string modelDir;
+  const ImportOptions &options;
+  llvm::StringMap<Value> values;
+  llvm::StringSet<> consumed; // tensor names read by a node or the graph
+
+public:
+  /// Whether a node or the graph output reads tensor `name`.
+  bool isConsumed(StringRef name) const { return consumed.contains(name); }
+};
+
+//===----------------------------------------------------------------------===//
+// Converters
+//===----------------------------------------------------------------------===//
+
+/// Requires that optional outputs past `count` are unused.
+LogicalResult onlyFirstOutputs(Importer &imp, NodeContext &n, size_t count) {
+  for (size_t i = count; i < n.numOutputs(); ++i)
+    if (!n.node.output(i).empty() && imp.isConsumed(n.node.output(i)))
+      return imp.unsupported(n.loc, n.opType() + " output " + Twine(i) +
+                                        " ('" + n.node.output(i) +
+                                        "') is not supported");
+  return success();
+}
+
+template <typename OpTy>
+ConvertFn unary() {
+  return [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<OpTy>(n.loc, n.input(0));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+}
+
+template <typename OpTy>
+ConvertFn binary() {
+  return [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<OpTy>(n.loc, n.input(0), n.input(1));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+}
+
+/// Pads for `auto_pad` SAME_UPPER/SAME_LOWER/VALID, or the explicit `pads`.
+FailureOr<SmallVector<int64_t>>
+resolvePads(Importer &imp, NodeContext &n, ArrayRef<int64_t> inSpatial,
+            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+            ArrayRef<int64_t> dilations) {
+  size_t rank = inSpatial.size();
+  std::string autoPad = n.getString("auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(2 * rank, 0);
+  if (autoPad == "NOTSET") {
+    if (auto p = n.getInts("pads")) {
+      if (p->size() != 2 * rank)
+        return imp.invalid(n.loc, n.opType() + " pads has " +
+                                      Twine(p->size()) + " entries, expected " +
+                                      Twine(2 * rank));
+      pads = *p;
+    }
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return pads;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return imp.invalid(n.loc, n.opType() + " auto_pad '" + autoPad +
+                                  "' is not a valid value");
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t out = (inSpatial[d] + strides[d] - 1) / strides[d];
+    int64_t span = (kernel[d] - 1) * dilations[d] + 1;
+    int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + span -
+                                             inSpatial[d]);
+    int64_t small = total / 2, large = total - total / 2;
+    pads[d] = autoPad == "SAME_UPPER" ? small : large;
+    pads[d + rank] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+/// Spatial attributes shared by Conv, ConvTranspose and pooling.
+struct WindowAttrs {
+  SmallVector<int64_t> kernel, strides, dilations, pads;
+};
+
+FailureOr<WindowAttrs> windowAttrs(Importer &imp, NodeContext &n, Value x,
+                                   std::optional<ArrayRef<int64_t>> kernel,
+                                   bool padsFromAuto = true) {
+  auto shape = shapeOf(x);
+  if (shape.size() < 3)
+    return imp.invalid(n.loc, n.opType() + " input must have rank >= 3, got " +
+                                  Twine(shape.size()));
+  size_t rank = shape.size() - 2;
+  WindowAttrs w;
+  if (kernel)
+    w.kernel.assign(kernel->begin(), kernel->end());
+  else if (auto k = n.getInts("kernel_shape"))
+    w.kernel = *k;
+  else
+    return imp.invalid(n.loc, n.opType() + " needs kernel_shape");
+  w.strides = n.getInts("strides").value_or(SmallVector<int64_t>(rank, 1));
+  w.dilations = n.getInts("dilations").value_or(SmallVector<int64_t>(rank, 1));
+  if (w.kernel.size() != rank || w.strides.size() != rank ||
+      w.dilations.size() != rank)
+    return imp.invalid(n.loc, n.opType() + " kernel/strides/dilations need " +
+                                  Twine(rank) + " entries for input " +
+                                  shapeStr(shape));
+  for (size_t d = 0; d < rank; ++d)
+    if (w.strides[d] <= 0 || w.dilations[d] <= 0 || w.kernel[d] <= 0)
+      return imp.invalid(n.loc, n.opType() +
+                                    " kernel, strides and dilations must be "
+                                    "positive");
+  if (padsFromAuto) {
+    auto pads = resolvePads(imp, n, shape.drop_front(2), w.kernel, w.strides,
+                            w.dilations);
+    if (failed(pads))
+      return failure();
+    w.pads = *pads;
+  }
+  return w;
+}
+
+LogicalResult convertConv(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0), w = n.input(1);
+  auto wShape = shapeOf(w);
+  if (wShape.size() < 3)
+    return imp.invalid(n.loc, "Conv weight must have rank >= 3");
+  auto attrs = windowAttrs(imp, n, x, wShape.drop_front(2));
+  if (failed(attrs))
+    return failure();
+  auto &b = imp.b();
+  auto v = imp.create1<ConvOp>(
+      n.loc, x, w, n.input(2), b.getDenseI64ArrayAttr(attrs->strides),
+      b.getDenseI64ArrayAttr(attrs->pads),
+      b.getDenseI64ArrayAttr(attrs->dilations),
+      b.getI64IntegerAttr(n.getInt("group", 1)));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0), w = n.input(1);
+  auto wShape = shapeOf(w);
+  auto xShape = shapeOf(x);
+  if (wShape.size() < 3 || xShape.size() != wShape.size())
+    return imp.invalid(n.loc, "ConvTranspose input and weight ranks differ or "
+                              "are below 3");
+  auto attrs = windowAttrs(imp, n, x, wShape.drop_front(2),
+                           /*padsFromAuto=*/false);
+  if (failed(attrs))
+    return failure();
+  size_t rank = xShape.size() - 2;
+  SmallVector<int64_t> outPad =
+      n.getInts("output_padding").value_or(SmallVector<int64_t>(rank, 0));
+  if (outPad.size() != rank)
+    return imp.invalid(n.loc, "ConvTranspose output_padding needs " +
+                                  Twine(rank) + " entries");
+  std::string autoPad = n.getString("auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(2 * rank, 0);
+  auto outputShape = n.getInts("output_shape");
+  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    SmallVector<int64_t> target(rank);
+    for (size_t d = 0; d < rank; ++d) {
+      if (outputShape) {
+        // output_shape may list all dims or only spatial ones.
+        size_t off = outputShape->size() == rank + 2 ? 2 : 0;
+        if (outputShape->size() != rank && outputShape->size() != rank + 2)
+          return imp.invalid(n.loc, "ConvTranspose output_shape has " +
+                                        Twine(outputShape->size()) +
+                                        " entries");
+        target[d] = (*outputShape)[d + off];
+      } else {
+        target[d] = xShape[d + 2] * attrs->strides[d];
+      }
+      int64_t full = attrs->strides[d] * (xShape[d + 2] - 1) + outPad[d] +
+                     (wShape[d + 2] - 1) * attrs->dilations[d] + 1;
+      int64_t total = full - target[d];
+      if (total < 0)
+        return imp.unsupported(n.loc, "ConvTranspose output_shape larger "
+                                      "than the full output");
+      if (autoPad == "SAME_UPPER") {
+        pads[d] = total / 2;
+        pads[d + rank] = total - total / 2;
+      } else {
+        pads[d] = total - total / 2;
+        pads[d + rank] = total / 2;
+      }
+    }
+  } else if (autoPad == "NOTSET" || autoPad == "VALID") {
+    if (auto p = n.getInts("pads"); p && autoPad == "NOTSET") {
+      if (p->size() != 2 * rank)
+        return imp.invalid(n.loc, "ConvTranspose pads needs " +
+                                      Twine(2 * rank) + " entries");
+      pads = *p;
+    }
+  } else {
+    return imp.invalid(n.loc, "ConvTranspose auto_pad '" + autoPad +
+                                  "' is not valid");
+  }
+  auto &b = imp.b();
+  auto v = imp.create1<ConvTransposeOp>(
+      n.loc, x, w, n.input(2), b.getDenseI64ArrayAttr(attrs->strides),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(attrs->dilations),
+      b.getDenseI64ArrayAttr(outPad),
+      b.getI64IntegerAttr(n.getInt("group", 1)));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertPool(NodeContext &n, Results &r, bool isMax) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto attrs = windowAttrs(imp, n, x, std::nullopt);
+  if (failed(attrs))
+    return failure();
+  auto &b = imp.b();
+  bool ceil = n.getInt("ceil_mode", 0) != 0;
+  FailureOr<Value> v;
+  if (isMax) {
+    if (n.getInt("storage_order", 0) != 0 && n.numOutputs() > 1)
+      return imp.unsupported(n.loc, "MaxPool storage_order 1");
+    v = imp.create1<MaxPoolOp>(n.loc, x, b.getDenseI64ArrayAttr(attrs->kernel),
+                               b.getDenseI64ArrayAttr(attrs->strides),
+                               b.getDenseI64ArrayAttr(attrs->pads),
+                               b.getDenseI64ArrayAttr(attrs->dilations),
+                               b.getBoolAttr(ceil));
+  } else {
+    if (llvm::any_of(attrs->dilations, [](int64_t d) { return d != 1; }))
+      return imp.unsupported(n.loc, "AveragePool with dilations");
+    v = imp.create1<AvgPoolOp>(
+        n.loc, x, b.getDenseI64ArrayAttr(attrs->kernel),
+        b.getDenseI64ArrayAttr(attrs->strides),
+        b.getDenseI64ArrayAttr(attrs->pads),
+        b.getBoolAttr(n.getInt("count_include_pad", 0) != 0),
+        b.getBoolAttr(ceil));
+  }
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// Reduce* ops: axes from the attribute (older opsets) or the second input.
+template <typename OpTy>
+ConvertFn reduce(int64_t axesInputSince) {
+  return [axesInputSince](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    Value x = n.input(0);
+    int64_t rank = shapeOf(x).size();
+    SmallVector<int64_t> axes;
+    if (imp.opset >= axesInputSince) {
+      if (n.input(1)) {
+        auto a = imp.constInts(n, n.input(1), "axes");
+        if (failed(a))
+          return failure();
+        axes = *a;
+      }
+    } else if (auto a = n.getInts("axes")) {
+      axes = *a;
+    }
+    if (axes.empty()) {
+      if (n.getInt("noop_with_empty_axes", 0)) {
+        r.push_back(x);
+        return success();
+      }
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    for (int64_t &a : axes) {
+      auto na = imp.axis(n, a, rank);
+      if (failed(na))
+        return failure();
+      a = *na;
+    }
+    llvm::sort(axes);
+    axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+    auto v = imp.create1<OpTy>(n.loc, x, imp.b().getDenseI64ArrayAttr(axes),
+                               imp.b().getBoolAttr(n.getInt("keepdims", 1)));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+}
+
+template <typename OpTy>
+ConvertFn softmax() {
+  return [](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    Value x = n.input(0);
+    auto shape = shapeOf(x);
+    int64_t rank = shape.size();
+    bool legacy = imp.opset < 13;
+    auto a = imp.axis(n, n.getInt("axis", legacy ? 1 : -1), rank);
+    if (failed(a))
+      return failure();
+    if (!legacy || *a == rank - 1) {
+      auto v = imp.create1<OpTy>(n.loc, x, imp.b().getI64IntegerAttr(*a));
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    }
+    // Before opset 13 the input is coerced to 2-D at `axis`.
+    int64_t outer = numElements(shape.take_front(*a));
+    int64_t inner = numElements(shape.drop_front(*a));
+    auto flat = imp.reshape(n.loc, x, {outer, inner});
+    if (failed(flat))
+      return failure();
+    auto v = imp.create1<OpTy>(n.loc, *flat, imp.b().getI64IntegerAttr(1));
+    if (failed(v))
+      return failure();
+    auto back = imp.reshape(n.loc, *v, shape);
+    if (failed(back))
+      return failure();
+    r.push_back(*back);
+    return success();
+  };
+}
+
+LogicalResult convertMatMul(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value a = n.input(0), bv = n.input(1);
+  auto as = shapeOf(a), bs = shapeOf(bv);
+  if (as.empty() || bs.empty())
+    return imp.invalid(n.loc, "MatMul operands must have rank >= 1");
+  // ONNX follows numpy: 1-D operands get a unit dim that is dropped after.
+  bool vecA = as.size() == 1, vecB = bs.size() == 1;
+  if (vecA) {
+    auto v = imp.reshape(n.loc, a, {1, as[0]});
+    if (failed(v))
+      return failure();
+    a = *v;
+  }
+  if (vecB) {
+    auto v = imp.reshape(n.loc, bv, {bs[0], 1});
+    if (failed(v))
+      return failure();
+    bv = *v;
+  }
+  auto v = imp.create1<MatMulOp>(n.loc, a, bv);
+  if (failed(v))
+    return failure();
+  Value out = *v;
+  if (vecA || vecB) {
+    SmallVector<int64_t> shape(shapeOf(out));
+    if (vecB)
+      shape.pop_back();
+    if (vecA)
+      shape.erase(shape.end() - (vecB ? 1 : 2));
+    auto rs = imp.reshape(n.loc, out, shape);
+    if (failed(rs))
+      return failure();
+    out = *rs;
+  }
+  r.push_back(out);
+  return success();
+}
+
+LogicalResult convertGemm(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto &b = imp.b();
+  auto v = imp.create1<GemmOp>(
+      n.loc, n.input(0), n.input(1), n.input(2),
+      b.getBoolAttr(n.getInt("transA", 0)), b.getBoolAttr(n.getInt("transB", 0)),
+      b.getF32FloatAttr(n.getFloat("alpha", 1.0f)),
+      b.getF32FloatAttr(n.getFloat("beta", 1.0f)));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertReshape(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  SmallVector<int64_t> target;
+  if (imp.opset < 5) {
+    target = n.getInts("shape").value_or(SmallVector<int64_t>{});
+  } else {
+    auto s = imp.constInts(n, n.input(1), "shape");
+    if (failed(s))
+      return failure();
+    target = *s;
+  }
+  auto in = shapeOf(x);
+  bool allowZero = n.getInt("allowzero", 0) != 0;
+  int64_t known = 1, inferAt = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && !allowZero) {
+      if (i >= in.size())
+        return imp.invalid(n.loc, "Reshape shape " + shapeStr(target) +
+                                      " copies dim " + Twine(i) +
+                                      " which input " + shapeStr(in) +
+                                      " lacks");
+      target[i] = in[i];
+    }
+    if (target[i] == -1) {
+      if (inferAt >= 0)
+        return imp.invalid(n.loc, "Reshape shape " + shapeStr(target) +
+                                      " has more than one -1");
+      inferAt = i;
+    } else if (target[i] < 0) {
+      return imp.invalid(n.loc, "Reshape shape " + shapeStr(target) +
+                                    " has a negative dimension");
+    } else {
+      known *= target[i];
+    }
+  }
+  if (inferAt >= 0) {
+    int64_t total = numElements(in);
+    if (known == 0 || total % known != 0)
+      return imp.invalid(n.loc, "Reshape cannot infer -1 in " +
+                                    shapeStr(target) + " for input " +
+                                    shapeStr(in));
+    target[inferAt] = total / known;
+  }
+  auto v = imp.reshape(n.loc, x, target);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertFlatten(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  int64_t rank = shape.size();
+  int64_t a = n.getInt("axis", 1);
+  if (a < -rank || a > rank)
+    return imp.invalid(n.loc, "Flatten axis " + Twine(a) +
+                                  " is out of range for rank " + Twine(rank));
+  if (a < 0)
+    a += rank;
+  auto v = imp.reshape(n.loc, n.input(0),
+                       {numElements(shape.take_front(a)),
+                        numElements(shape.drop_front(a))});
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+FailureOr<SmallVector<int64_t>> axesOf(NodeContext &n, int64_t inputSince) {
+  Importer &imp = n.importer;
+  if (imp.opset >= inputSince) {
+    if (!n.input(1))
+      return SmallVector<int64_t>{};
+    return imp.constInts(n, n.input(1), "axes");
+  }
+  return n.getInts("axes").value_or(SmallVector<int64_t>{});
+}
+
+LogicalResult convertSqueeze(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  int64_t rank = shape.size();
+  auto axes = axesOf(n, 13);
+  if (failed(axes))
+    return failure();
+  SmallVector<bool> drop(rank, false);
+  if (axes->empty()) {
+    for (int64_t d = 0; d < rank; ++d)
+      drop[d] = shape[d] == 1;
+  }
+  for (int64_t a : *axes) {
+    auto na = imp.axis(n, a, rank);
+    if (failed(na))
+      return failure();
+    if (shape[*na] != 1)
+      return imp.invalid(n.loc, "Squeeze axis " + Twine(a) + " has size " +
+                                    Twine(shape[*na]) + ", not 1");
+    drop[*na] = true;
+  }
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!drop[d])
+      out.push_back(shape[d]);
+  auto v = imp.reshape(n.loc, n.input(0), out);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertUnsqueeze(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  auto axes = axesOf(n, 13);
+  if (failed(axes))
+    return failure();
+  int64_t outRank = shape.size() + axes->size();
+  SmallVector<bool> inserted(outRank, false);
+  for (int64_t a : *axes) {
+    auto na = imp.axis(n, a, outRank);
+    if (failed(na))
+      return failure();
+    if (inserted[*na])
+      return imp.invalid(n.loc, "Unsqueeze axis " + Twine(a) + " repeats");
+    inserted[*na] = true;
+  }
+  SmallVector<int64_t> out;
+  size_t next = 0;
+  for (int64_t d = 0; d < outRank; ++d)
+    out.push_back(inserted[d] ? 1 : shape[next++]);
+  auto v = imp.reshape(n.loc, n.input(0), out);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertTranspose(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  int64_t rank = shapeOf(n.input(0)).size();
+  SmallVector<int64_t> perm;
+  if (auto p = n.getInts("perm"))
+    perm = *p;
+  else
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  auto v = imp.create1<TransposeOp>(n.loc, n.input(0),
+                                    imp.b().getDenseI64ArrayAttr(perm));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertConcat(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  SmallVector<Value> ins;
+  for (Value v : n.inputs)
+    if (v)
+      ins.push_back(v);
+  if (ins.empty())
+    return imp.invalid(n.loc, "Concat has no inputs");
+  auto a = imp.axis(n, n.getInt("axis", 0), shapeOf(ins[0]).size());
+  if (failed(a))
+    return failure();
+  // Empty inputs contribute nothing; dropping them keeps kernels simple.
+  SmallVector<Value> nonEmpty;
+  for (Value v : ins)
+    if (numElements(shapeOf(v)) != 0)
+      nonEmpty.push_back(v);
+  if (!nonEmpty.empty() && nonEmpty.size() != ins.size())
+    ins = nonEmpty;
+  if (ins.size() == 1) {
+    r.push_back(ins[0]);
+    return success();
+  }
+  auto v = imp.create1<ConcatOp>(n.loc, ValueRange(ins),
+                                 imp.b().getI64IntegerAttr(*a));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertSplit(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  auto a = imp.axis(n, n.getInt("axis", 0), shape.size());
+  if (failed(a))
+    return failure();
+  int64_t total = shape[*a];
+  SmallVector<int64_t> sizes;
+  if (imp.opset >= 13 && n.input(1)) {
+    auto s = imp.constInts(n, n.input(1), "split");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (auto s = n.getInts("split"); s && imp.opset < 13) {
+    sizes = *s;
+  } else {
+    int64_t parts = n.numOutputs();
+    if (auto *attr = n.attr("num_outputs"))
+      parts = attr->i();
+    if (parts <= 0)
+      return imp.invalid(n.loc, "Split into " + Twine(parts) + " parts");
+    int64_t chunk = (total + parts - 1) / parts;
+    if (!n.attr("num_outputs") && total % parts != 0)
+      return imp.invalid(n.loc, "Split of dim " + Twine(total) + " into " +
+                                    Twine(parts) + " equal parts");
+    for (int64_t i = 0, left = total; i < parts; ++i, left -= chunk)
+      sizes.push_back(std::min(chunk, left));
+  }
+  if ((int64_t)sizes.size() != (int64_t)n.numOutputs())
+    return imp.invalid(n.loc, "Split has " + Twine(sizes.size()) +
+                                  " sizes but " + Twine(n.numOutputs()) +
+                                  " outputs");
+  auto res = imp.createOp<SplitOp>(n.loc, n.input(0),
+                                   imp.b().getI64IntegerAttr(*a),
+                                   imp.b().getDenseI64ArrayAttr(sizes));
+  if (failed(res))
+    return failure();
+  r.append(res->begin(), res->end());
+  return success();
+}
+
+LogicalResult convertSlice(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  int64_t rank = shape.size();
+  SmallVector<int64_t> starts, ends, axes, steps;
+  if (imp.opset < 10) {
+    starts = n.getInts("starts").value_or(SmallVector<int64_t>{});
+    ends = n.getInts("ends").value_or(SmallVector<int64_t>{});
+    axes = n.getInts("axes").value_or(SmallVector<int64_t>{});
+  } else {
+    auto s = imp.constInts(n, n.input(1), "starts");
+    auto e = imp.constInts(n, n.input(2), "ends");
+    if (failed(s) || failed(e))
+      return failure();
+    starts = *s;
+    ends = *e;
+    if (n.input(3)) {
+      auto a = imp.constInts(n, n.input(3), "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+    if (n.input(4)) {
+      auto st = imp.constInts(n, n.input(4), "steps");
+      if (failed(st))
+        return failure();
+      steps = *st;
+    }
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(i);
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (starts.size() != ends.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return imp.invalid(n.loc, "Slice starts, ends, axes and steps differ in "
+                              "length");
+  SmallVector<int64_t> outStart(rank, 0), outSize(shape), outStep(rank, 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto a = imp.axis(n, axes[i], rank, "axes entry");
+    if (failed(a))
+      return failure();
+    int64_t dim = shape[*a], step = steps[i];
+    if (step == 0)
+      return imp.invalid(n.loc, "Slice step is 0");
+    int64_t start = starts[i], end = ends[i];
+    if (start < 0)
+      start += dim;
+    if (end < 0)
+      end += dim;
+    // Clamp per the ONNX spec; starts/ends beyond int32 limits are common.
+    if (step > 0) {
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+    } else {
+      start = std::clamp<int64_t>(start, 0, dim - 1);
+      end = std::clamp<int64_t>(end, -1, dim - 1);
+    }
+    int64_t size = step > 0 ? (end - start + step - 1) / step
+                            : (start - end + (-step) - 1) / (-step);
+    outStart[*a] = start;
+    outSize[*a] = std::max<int64_t>(0, size);
+    outStep[*a] = step;
+    if (outSize[*a] == 0)
+      outStart[*a] = 0;
+  }
+  auto &b = imp.b();
+  auto v = imp.create1<SliceOp>(n.loc, n.input(0),
+                                b.getDenseI64ArrayAttr(outStart),
+                                b.getDenseI64ArrayAttr(outSize),
+                                b.getDenseI64ArrayAttr(outStep));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertGather(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto a = imp.axis(n, n.getInt("axis", 0), shapeOf(n.input(0)).size());
+  if (failed(a))
+    return failure();
+  auto v = imp.create1<GatherOp>(n.loc, n.input(0), n.input(1),
+                                 imp.b().getI64IntegerAttr(*a));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertExpand(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto s = imp.constInts(n, n.input(1), "shape");
+  if (failed(s))
+    return failure();
+  auto v = imp.create1<BroadcastToOp>(n.loc, n.input(0),
+                                      imp.b().getDenseI64ArrayAttr(*s));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertCast(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  int64_t to = n.getInt("to", 0);
+  Type t = elementTypeFromOnnx(imp.ctx(), to);
+  if (!t)
+    return imp.unsupported(n.loc, "Cast to " + onnxTypeName(to));
+  if (tensorTypeOf(n.input(0)).getElementType() == t) {
+    r.push_back(n.input(0));
+    return success();
+  }
+  auto v = imp.create1<CastOp>(n.loc, n.input(0), TypeAttr::get(t));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertClip(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  float lo = -INFINITY, hi = INFINITY;
+  if (imp.opset < 11) {
+    lo = n.getFloat("min", lo);
+    hi = n.getFloat("max", hi);
+  } else {
+    if (n.input(1)) {
+      auto v = imp.constFloats(n, n.input(1), "min");
+      if (failed(v))
+        return failure();
+      lo = (*v)[0];
+    }
+    if (n.input(2)) {
+      auto v = imp.constFloats(n, n.input(2), "max");
+      if (failed(v))
+        return failure();
+      hi = (*v)[0];
+    }
+  }
+  if (!tensorTypeOf(n.input(0)).getElementType().isF32())
+    return imp.unsupported(n.loc, "Clip on non-float tensors");
+  auto &b = imp.b();
+  auto v = imp.create1<ClipOp>(n.loc, n.input(0), b.getF32FloatAttr(lo),
+                               b.getF32FloatAttr(hi));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertPow(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value base = n.input(0), exp = n.input(1);
+  Type bt = tensorTypeOf(base).getElementType();
+  if (tensorTypeOf(exp).getElementType() != bt) {
+    // ONNX allows a differently typed exponent; compute in the base's type.
+    auto c = imp.create1<CastOp>(n.loc, exp, TypeAttr::get(bt));
+    if (failed(c))
+      return failure();
+    exp = *c;
+  }
+  auto v = imp.create1<PowOp>(n.loc, base, exp);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertConstant(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto &b = imp.b();
+  for (const auto &a : n.node.attribute()) {
+    DenseElementsAttr value;
+    if (a.name() == "value") {
+      auto read = readTensorProto(imp.ctx(), a.t(), "");
+      if (!read.value)
+        return read.unsupported ? imp.unsupported(n.loc, read.error)
+                                : imp.invalid(n.loc, read.error);
+      value = read.value;
+    } else if (a.name() == "value_float") {
+      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                     a.f());
+    } else if (a.name() == "value_floats") {
+      SmallVector<float> f(a.floats().begin(), a.floats().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)f.size()}, b.getF32Type()),
+          ArrayRef<float>(f));
+    } else if (a.name() == "value_int") {
+      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                     (int64_t)a.i());
+    } else if (a.name() == "value_ints") {
+      SmallVector<int64_t> i(a.ints().begin(), a.ints().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)i.size()}, b.getI64Type()),
+          ArrayRef<int64_t>(i));
+    } else {
+      return imp.unsupported(n.loc, "Constant attribute '" + a.name() + "'");
+    }
+    r.push_back(imp.constant(n.loc, value));
+    return success();
+  }
+  return imp.invalid(n.loc, "Constant has no value");
+}
+
+LogicalResult convertConstantOfShape(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = imp.constInts(n, n.input(0), "input");
+  if (failed(shape))
+    return failure();
+  for (int64_t d : *shape)
+    if (d < 0)
+      return imp.invalid(n.loc, "ConstantOfShape shape " + shapeStr(*shape) +
+                                    " has a negative dimension");
+  DenseElementsAttr fill;
+  if (auto *a = n.attr("value")) {
+    auto read = readTensorProto(imp.ctx(), a->t(), "");
+    if (!read.value)
+      return read.unsupported ? imp.unsupported(n.loc, read.error)
+                              : imp.invalid(n.loc, read.error);
+    if (read.value.getNumElements() != 1)
+      return imp.invalid(n.loc, "ConstantOfShape value must have one element");
+    fill = read.value;
+  } else {
+    fill = DenseElementsAttr::get(
+        RankedTensorType::get({1}, imp.b().getF32Type()), 0.0f);
+  }
+  auto type = RankedTensorType::get(*shape, fill.getElementType());
+  r.push_back(imp.constant(
+      n.loc, DenseElementsAttr::get(type, fill.getValues<Attribute>()[0])));
+  return success();
+}
+
+LogicalResult convertShape(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(n.input(0));
+  int64_t rank = shape.size();
+  int64_t start = n.getInt("start", 0), end = n.getInt("end", rank);
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  r.push_back(imp.constantI64(
+      n.loc, SmallVector<int64_t>(shape.begin() + start, shape.begin() + end)));
+  return success();
+}
+
+LogicalResult convertRange(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  auto start = imp.constFloats(n, n.input(0), "start");
+  auto limit = imp.constFloats(n, n.input(1), "limit");
+  auto delta = imp.constFloats(n, n.input(2), "delta");
+  if (failed(start) || failed(limit) || failed(delta))
+    return failure();
+  double s = (*start)[0], l = (*limit)[0], d = (*delta)[0];
+  if (d == 0)
+    return imp.invalid(n.loc, "Range delta is 0");
+  int64_t count = std::max<int64_t>(0, (int64_t)std::ceil((l - s) / d));
+  Type et = tensorTypeOf(n.input(0)).getElementType();
+  auto type = RankedTensorType::get({count}, et);
+  if (et.isF32()) {
+    SmallVector<float> v;
+    for (int64_t i = 0; i < count; ++i)
+      v.push_back(static_cast<float>(s + i * d));
+    r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, ArrayRef(v))));
+  } else if (et.isInteger(64)) {
+    SmallVector<int64_t> v;
+    for (int64_t i = 0; i < count; ++i)
+      v.push_back(static_cast<int64_t>(s) + i * static_cast<int64_t>(d));
+    r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, ArrayRef(v))));
+  } else if (et.isInteger(32)) {
+    SmallVector<int32_t> v;
+    for (int64_t i = 0; i < count; ++i)
+      v.push_back(static_cast<int32_t>(s) + i * static_cast<int32_t>(d));
+    r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, ArrayRef(v))));
+  } else {
+    return imp.unsupported(n.loc, "Range of this element type");
+  }
+  return success();
+}
+
+LogicalResult convertPad(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  int64_t rank = shapeOf(x).size();
+  std::string mode = n.getString("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return imp.unsupported(n.loc, "Pad mode '" + mode + "'");
+  SmallVector<int64_t> pads;
+  double value = 0;
+  if (imp.opset < 11) {
+    pads = n.getInts("pads").value_or(SmallVector<int64_t>{});
+    value = n.getFloat("value", 0.0f);
+  } else {
+    auto p = imp.constInts(n, n.input(1), "pads");
+    if (failed(p))
+      return failure();
+    pads = *p;
+    if (n.input(2)) {
+      auto v = imp.constFloats(n, n.input(2), "constant_value");
+      if (failed(v))
+        return failure();
+      if (!v->empty())
+        value = (*v)[0];
+    }
+    if (n.input(3)) {
+      // opset 18: pads only for the listed axes.
+      auto axes = imp.constInts(n, n.input(3), "axes");
+      if (failed(axes))
+        return failure();
+      if (pads.size() != 2 * axes->size())
+        return imp.invalid(n.loc, "Pad has " + Twine(pads.size()) +
+                                      " pads for " + Twine(axes->size()) +
+                                      " axes");
+      SmallVector<int64_t> full(2 * rank, 0);
+      for (size_t i = 0; i < axes->size(); ++i) {
+        auto a = imp.axis(n, (*axes)[i], rank);
+        if (failed(a))
+          return failure();
+        full[*a] = pads[i];
+        full[*a + rank] = pads[i + axes->size()];
+      }
+      pads = full;
+    }
+  }
+  if ((int64_t)pads.size() != 2 * rank)
+    return imp.invalid(n.loc, "Pad has " + Twine(pads.size()) +
+                                  " pads for rank " + Twine(rank));
+  auto &b = imp.b();
+  auto v = imp.create1<PadOp>(n.loc, x, b.getDenseI64ArrayAttr(pads),
+                              b.getStringAttr(mode), b.getF64FloatAttr(value));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertResize(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto in = shapeOf(x);
+  int64_t rank = in.size();
+  std::string mode = n.getString("mode", "nearest");
+  if (mode != "nearest" && mode != "linear")
+    return imp.unsupported(n.loc, "Resize mode '" + mode + "'");
+  std::string coord = n.getString("coordinate_transformation_mode",
+                                  imp.opset < 11 ? "asymmetric" : "half_pixel");
+  if (coord != "half_pixel" && coord != "pytorch_half_pixel" &&
+      coord != "align_corners" && coord != "asymmetric")
+    return imp.unsupported(n.loc, "Resize coordinate_transformation_mode '" +
+                                      coord + "'");
+  std::string nearest = n.getString(
+      "nearest_mode", imp.opset < 11 ? "floor" : "round_prefer_floor");
+  if (n.getInt("antialias", 0) != 0)
+    return imp.unsupported(n.loc, "Resize with antialias");
+  if (n.getString("keep_aspect_ratio_policy", "stretch") != "stretch")
+    return imp.unsupported(n.loc, "Resize keep_aspect_ratio_policy");
+  SmallVector<int64_t> axes;
+  if (auto a = n.getInts("axes")) {
+    for (int64_t ax : *a) {
+      auto na = imp.axis(n, ax, rank);
+      if (failed(na))
+        return failure();
+      axes.push_back(*na);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  SmallVector<double> scales(rank, 1.0);
+  SmallVector<int64_t> sizes(in);
+  Value scalesIn = imp.opset < 11 ? n.input(1) : n.input(2);
+  Value sizesIn = imp.opset < 11 ? Value() : n.input(3);
+  auto isEmpty = [](Value v) { return !v || numElements(shapeOf(v)) == 0; };
+  if (!isEmpty(sizesIn)) {
+    auto s = imp.constInts(n, sizesIn, "sizes");
+    if (failed(s))
+      return failure();
+    if (s->size() != axes.size())
+      return imp.invalid(n.loc, "Resize sizes has " + Twine(s->size()) +
+                                    " entries for " + Twine(axes.size()) +
+                                    " axes");
+    for (size_t i = 0; i < axes.size(); ++i) {
+      sizes[axes[i]] = (*s)[i];
+      scales[axes[i]] = in[axes[i]] ? double((*s)[i]) / in[axes[i]] : 1.0;
+    }
+  } else if (!isEmpty(scalesIn)) {
+    auto s = imp.constFloats(n, scalesIn, "scales");
+    if (failed(s))
+      return failure();
+    if (s->size() != axes.size())
+      return imp.invalid(n.loc, "Resize scales has " + Twine(s->size()) +
+                                    " entries for " + Twine(axes.size()) +
+                                    " axes");
+    for (size_t i = 0; i < axes.size(); ++i) {
+      if ((*s)[i] <= 0)
+        return imp.invalid(n.loc, "Resize scale must be positive");
+      scales[axes[i]] = (*s)[i];
+      sizes[axes[i]] = static_cast<int64_t>(
+          std::floor(in[axes[i]] * static_cast<float>((*s)[i])));
+    }
+  } else {
+    return imp.invalid(n.loc, "Resize needs scales or sizes");
+  }
+  SmallVector<float> fscales(scales.begin(), scales.end());
+  auto &b = imp.b();
+  auto v = imp.create1<ResizeOp>(n.loc, x, b.getDenseI64ArrayAttr(sizes),
+                                 b.getDenseF32ArrayAttr(fscales),
+                                 b.getStringAttr(mode), b.getStringAttr(coord),
+                                 b.getStringAttr(nearest));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertBatchNorm(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  if (n.getInt("training_mode", 0) != 0)
+    return imp.unsupported(n.loc, "BatchNormalization in training mode");
+  auto v = imp.create1<BatchNormOp>(
+      n.loc, n.input(0), n.input(1), n.input(2), n.input(3), n.input(4),
+      imp.b().getF32FloatAttr(n.getFloat("epsilon", 1e-5f)));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertLayerNorm(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  int64_t rank = shapeOf(n.input(0)).size();
+  auto a = imp.axis(n, n.getInt("axis", -1), rank);
+  if (failed(a))
+    return failure();
+  if (n.getInt("stash_type", 1) != 1)
+    return imp.unsupported(n.loc, "LayerNormalization stash_type other than "
+                                  "float");
+  auto v = imp.create1<LayerNormOp>(
+      n.loc, n.input(0), n.input(1), n.input(2), imp.b().getI64IntegerAttr(*a),
+      imp.b().getF32FloatAttr(n.getFloat("epsilon", 1e-5f)));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+LogicalResult convertGlobalPool(NodeContext &n, Results &r, bool isMax) {
+  Importer &imp = n.importer;
+  int64_t rank = shapeOf(n.input(0)).size();
+  if (rank < 3)
+    return imp.invalid(n.loc, n.opType() + " input must have rank >= 3");
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  auto &b = imp.b();
+  FailureOr<Value> v =
+      isMax ? imp.create1<ReduceMaxOp>(n.loc, n.input(0),
+                                       b.getDenseI64ArrayAttr(axes),
+                                       b.getBoolAttr(true))
+            : imp.create1<ReduceMeanOp>(n.loc, n.input(0),
+                                        b.getDenseI64ArrayAttr(axes),
+                                        b.getBoolAttr(true));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// The one table of supported ONNX operators and their converters.
+const llvm::StringMap<ConvertFn> &converterTable() {
+  static const llvm::StringMap<ConvertFn> table = [] {
+  llvm::StringMap<ConvertFn> c;
+  c["Neg"] = unary<NegOp>();
+  c["Abs"] = unary<AbsOp>();
+  c["Exp"] = unary<ExpOp>();
+  c["Log"] = unary<LogOp>();
+  c["Tanh"] = unary<TanhOp>();
+  c["Erf"] = unary<ErfOp>();
+  c["Relu"] = unary<ReluOp>();
+  c["Sigmoid"] = unary<SigmoidOp>();
+  c["Sqrt"] = unary<SqrtOp>();
+  c["Reciprocal"] = unary<ReciprocalOp>();
+  c["HardSwish"] = unary<HardSwishOp>();
+  c["Not"] = unary<NotOp>();
+  c["LeakyRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<LeakyReluOp>(
+        n.loc, n.input(0), n.importer.b().getF32FloatAttr(
+                               n.getFloat("alpha", 0.01f)));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["HardSigmoid"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto &b = n.importer.b();
+    auto v = n.importer.create1<HardSigmoidOp>(
+        n.loc, n.input(0), b.getF32FloatAttr(n.getFloat("alpha", 0.2f)),
+        b.getF32FloatAttr(n.getFloat("beta", 0.5f)));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["Gelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    std::string approx = n.getString("approximate", "none");
+    if (approx != "none" && approx != "tanh")
+      return n.importer.invalid(n.loc, "Gelu approximate '" + approx + "'");
+    auto v = n.importer.create1<GeluOp>(n.loc, n.input(0),
+                                        n.importer.b().getStringAttr(approx));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["Clip"] = convertClip;
+  c["Add"] = binary<AddOp>();
+  c["Sub"] = binary<SubOp>();
+  c["Mul"] = binary<MulOp>();
+  c["Div"] = binary<DivOp>();
+  c["Pow"] = convertPow;
+  c["Equal"] = binary<EqualOp>();
+  c["Less"] = binary<LessOp>();
+  c["Greater"] = binary<GreaterOp>();
+  c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
+                                         n.input(2));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["MatMul"] = convertMatMul;
+  c["Gemm"] = convertGemm;
+  c["Conv"] = convertConv;
+  c["ConvTranspose"] = convertConvTranspose;
+  c["BatchNormalization"] = convertBatchNorm;
+  c["LayerNormalization"] = convertLayerNorm;
+  c["MaxPool"] = [](NodeContext &n, Results &r) {
+    return convertPool(n, r, true);
+  };
+  c["AveragePool"] = [](NodeContext &n, Results &r) {
+    return convertPool(n, r, false);
+  };
+  c["GlobalAveragePool"] = [](NodeContext &n, Results &r) {
+    return convertGlobalPool(n, r, false);
+  };
+  c["GlobalMaxPool"] = [](NodeContext &n, Results &r) {
+    return convertGlobalPool(n, r, true);
+  };
+  c["ReduceMean"] = reduce<ReduceMeanOp>(18);
+  c["ReduceSum"] = reduce<ReduceSumOp>(13);
+  c["ReduceMax"] = reduce<ReduceMaxOp>(18);
+  c["Softmax"] = softmax<SoftmaxOp>();
+  c["LogSoftmax"] = softmax<LogSoftmaxOp>();
+  c["Reshape"] = convertReshape;
+  c["Flatten"] = convertFlatten;
+  c["Squeeze"] = convertSqueeze;
+  c["Unsqueeze"] = convertUnsqueeze;
+  c["Transpose"] = convertTranspose;
+  c["Concat"] = convertConcat;
+  c["Split"] = convertSplit;
+  c["Slice"] = convertSlice;
+  c["Gather"] = convertGather;
+  c["Expand"] = convertExpand;
+  c["Cast"] = convertCast;
+  c["Identity"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    r.push_back(n.input(0));
+    return success();
+  };
+  c["Dropout"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    if (n.input(2)) {
+      auto training = imp.constInts(n, n.input(2), "training_mode");
+      if (failed(training))
+        return failure();
+      if (!training->empty() && (*training)[0] != 0)
+        return imp.unsupported(n.loc, "Dropout in training mode");
+    }
+    r.push_back(n.input(0));
+    return success();
+  };
+  c["Constant"] = convertConstant;
+  c["ConstantOfShape"] = convertConstantOfShape;
+  c["Shape"] = convertShape;
+  c["Range"] = convertRange;
+  c["Resize"] = convertResize;
+  c["Pad"] = convertPad;
+  return c;
+  }();
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Graph walk
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
+  Location loc = nodeLoc(node, index);
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return unsupported(loc, "operator " + node.domain() + "." +
+                                node.op_type() + " (domain '" + node.domain() +
+                                "')");
+  auto it = converterTable().find(node.op_type());
+  if (it == converterTable().end())
+    return unsupported(loc, "operator " + node.op_type());
+
+  NodeContext n{node, loc, {}, *this};
+  for (const std::string &name : node.input()) {
+    if (name.empty()) {
+      n.inputs.push_back(Value());
+      continue;
+    }
+    auto v = values.find(name);
+    if (v == values.end())
+      return invalid(loc, node.op_type() + " reads undefined tensor '" + name +
+                              "'");
+    n.inputs.push_back(v->second);
+  }
+  // Trailing absent inputs are the same as missing ones; required inputs
+  // checked here keep every converter from null dereferences.
+  static const llvm::StringMap<int> requiredInputs = {
+      {"Add", 2},         {"Sub", 2},         {"Mul", 2},
+      {"Div", 2},         {"Pow", 2},         {"Equal", 2},
+      {"Less", 2},        {"Greater", 2},     {"Where", 3},
+      {"MatMul", 2},      {"Gemm", 2},        {"Conv", 2},
+      {"ConvTranspose", 2}, {"BatchNormalization", 5},
+      {"LayerNormalization", 2}, {"Gather", 2}, {"Expand", 2},
+      {"ConstantOfShape", 1}, {"Range", 3},   {"Constant", 0},
+  };
+  int required = 1;
+  if (auto r = requiredInputs.find(node.op_type()); r != requiredInputs.end())
+    required = r->second;
+  if (node.op_type() == "Reshape" && opset >= 5)
+    required = 2;
+  if (node.op_type() == "Slice" && opset >= 10)
+    required = 3;
+  if (node.op_type() == "Pad" && opset >= 11)
+    required = 2;
+  for (int i = 0; i < required; ++i)
+    if (i >= (int)n.inputs.size() || !n.inputs[i])
+      return invalid(loc, node.op_type() + " is missing required input " +
+                              Twine(i));
+  if (node.op_type() == "Concat" && n.inputs.empty())
+    return invalid(loc, "Concat has no inputs");
+
+  Results results;
+  if (failed(it->second(n, results)))
+    return failure();
+  size_t produced = std::min<size_t>(results.size(), node.output_size());
+  if (results.size() < 1 || (node.op_type() == "Split" &&
+                             results.size() != (size_t)node.output_size()))
+    return invalid(loc, node.op_type() + " produced no result");
+  // Extra ONNX outputs (e.g. LayerNormalization's Mean) must be unused.
+  if (failed(onlyFirstOutputs(*this, n, produced)))
+    return failure();
+  for (size_t i = 0; i < produced; ++i) {
+    if (node.output(i).empty())
+      continue;
+    nameResult(results[i], node.output(i));
+    if (values.count(node.output(i)))
+      return invalid(loc, "tensor '" + node.output(i) +
+                              "' is produced more than once");
+    values[node.output(i)] = results[i];
+  }
+  return success();
+}
+
+LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
+  const onnx::GraphProto &graph = model.graph();
+  Location graphLoc = NameLoc::get(StringAttr::get(
+      &context, graph.name().empty() ? "graph" : graph.name()));
+
+  // Initializers become constants; graph inputs that share their name are
+  // defaults (IR version < 4) and are not program inputs.
+  llvm::StringSet<> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+  if (graph.sparse_initializer_size() > 0)
+    return unsupported(graphLoc, "sparse initializers");
+
+  // Program inputs with pinned static shapes.
+  SmallVector<Type> inputTypes;
+  SmallVector<std::string> inputNames;
+  llvm::StringSet<> pinnedUsed;
+  for (const auto &in : graph.input()) {
+    if (initializerNames.contains(in.name()))
+      continue;
+    Location loc = NameLoc::get(StringAttr::get(&context, in.name()));
+    if (!in.type().has_tensor_type())
+      return unsupported(loc, "input '" + in.name() +
+                                  "' is not a tensor (sequence, map or "
+                                  "optional)");
+    const auto &tt = in.type().tensor_type();
+    Type et = elementTypeFromOnnx(context, tt.elem_type());
+    if (!et)
+      return unsupported(loc, "input '" + in.name() + "' has element type " +
+                                  onnxTypeName(tt.elem_type()));
+    SmallVector<int64_t> shape;
+    auto pinned = options.inputShapes.find(in.name());
+    if (!tt.has_shape() && pinned == options.inputShapes.end())
+      return invalid(loc, "input '" + in.name() +
+                              "' has no shape; pin it with --input-shape " +
+                              in.name() + "=D0,D1,...");
+    if (tt.has_shape())
+      for (const auto &d : tt.shape().dim())
+        shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    if (pinned != options.inputShapes.end()) {
+      pinnedUsed.insert(in.name());
+      const auto &p = pinned->second;
+      if (tt.has_shape() && p.size() != shape.size())
+        return invalid(loc, "--input-shape " + in.name() + " has rank " +
+                                Twine(p.size()) + " but the model declares " +
+                                shapeStr(shape));
+      for (size_t i = 0; i < shape.size(); ++i)
+        if (shape[i] >= 0 && shape[i] != p[i])
+          return invalid(loc, "--input-shape " + in.name() + "=" +
+                                  shapeStr(p) + " conflicts with the model's " +
+                                  shapeStr(shape));
+      shape.assign(p.begin(), p.end());
+    }
+    for (size_t i = 0; i < shape.size(); ++i)
+      if (shape[i] < 0)
+        return invalid(loc, "input '" + in.name() + "' dimension " + Twine(i) +
+                                " is dynamic " + shapeStr(shape) +
+                                "; pin it with --input-shape " + in.name() +
+                                "=D0,D1,...");
+    inputTypes.push_back(RankedTensorType::get(shape, et));
+    inputNames.push_back(in.name());
+  }
+  for (const auto &[name, dims] : options.inputShapes)
+    if (!pinnedUsed.contains(name))
+      return invalid(graphLoc, "--input-shape names '" + name +
+                                   "', which is not an input of the model");
+
+  // Which tensors are read; used to reject unsupported optional outputs only
+  // when someone needs them.
+  for (const auto &node : graph.node())
+    for (const auto &name : node.input())
+      consumed.insert(name);
+  for (const auto &out : graph.output())
+    consumed.insert(out.name());
+
+  auto func = func::FuncOp::create(graphLoc, "main",
+                                   builder.getFunctionType(inputTypes, {}));
+  funcOut = func;
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  for (size_t i = 0; i < inputNames.size(); ++i) {
+    entry->getArgument(i).setLoc(
+        NameLoc::get(StringAttr::get(&context, inputNames[i])));
+    values[inputNames[i]] = entry->getArgument(i);
+    func.setArgAttr(i, "ss.name", builder.getStringAttr(inputNames[i]));
+  }
+  for (const auto &init : graph.initializer()) {
+    Location loc = NameLoc::get(StringAttr::get(&context, init.name()));
+    auto read = readTensorProto(context, init, modelDir);
+    if (!read.value)
+      return read.unsupported ? unsupported(loc, read.error)
+                              : invalid(loc, read.error);
+    if (!values.count(init.name()))
+      values[init.name()] = constant(loc, read.value);
+  }
+
+  // Kahn's algorithm: ONNX requires topological order, but exporters do not
+  // always deliver it, and a cycle must be an error rather than a hang.
+  size_t count = graph.node_size();
+  llvm::StringMap<SmallVector<size_t>> readers;
+  SmallVector<size_t> missing(count, 0);
+  llvm::StringSet<> producedNames;
+  for (size_t i = 0; i < count; ++i)
+    for (const auto &out : graph.node(i).output())
+      if (!out.empty())
+        producedNames.insert(out);
+  for (size_t i = 0; i < count; ++i) {
+    llvm::StringSet<> seen;
+    for (const auto &name : graph.node(i).input()) {
+      if (name.empty() || values.count(name) || !producedNames.contains(name) ||
+          !seen.insert(name).second)
+        continue;
+      readers[name].push_back(i);
+      ++missing[i];
+    }
+  }
+  SmallVector<size_t> ready;
+  for (size_t i = count; i-- > 0;)
+    if (missing[i] == 0)
+      ready.push_back(i);
+  // Process in file order where possible, so emitted code follows the model.
+  std::vector<bool> done(count, false);
+  size_t processed = 0;
+  while (!ready.empty()) {
+    auto minIt = std::min_element(ready.begin(), ready.end());
+    size_t i = *minIt;
+    ready.erase(minIt);
+    if (failed(importNode(graph.node(i), i)))
+      return failure();
+    done[i] = true;
+    ++processed;
+    for (const auto &out : graph.node(i).output()) {
+      auto it = readers.find(out);
+      if (it == readers.end())
+        continue;
+      for (size_t reader : it->second)
+        if (--missing[reader] == 0)
+          ready.push_back(reader);
+    }
+  }
+  if (processed != count) {
+    for (size_t i = 0; i < count; ++i)
+      if (!done[i])
+        return invalid(nodeLoc(graph.node(i), i),
+                       "graph has a cycle through node '" +
+                           graph.node(i).name() + "' (" +
+                           graph.node(i).op_type() + ")");
+  }
+
+  // Outputs, checked against the model's declared shapes.
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  if (graph.output_size() == 0)
+    return invalid(graphLoc, "graph has no outputs");
+  for (const auto &out : graph.output()) {
+    Location loc = NameLoc::get(StringAttr::get(&context, out.name()));
+    auto v = values.find(out.name());
+    if (v == values.end())
+      return invalid(loc, "graph output '" + out.name() +
+                              "' is not produced by any node");
+    auto type = tensorTypeOf(v->second);
+    if (out.type().has_tensor_type()) {
+      const auto &tt = out.type().tensor_type();
+      Type declared = elementTypeFromOnnx(context, tt.elem_type());
+      if (tt.elem_type() != 0 && declared != type.getElementType())
+        return invalid(loc, "graph output '" + out.name() + "' is declared " +
+                                onnxTypeName(tt.elem_type()) +
+                                " but computes a different element type");
+      if (tt.has_shape()) {
+        const auto &dims = tt.shape().dim();
+        bool rankOk = dims.size() == (int)type.getRank();
+        for (int i = 0; rankOk && i < dims.size(); ++i)
+          if (dims[i].has_dim_value() &&
+              dims[i].dim_value() != type.getDimSize(i))
+            rankOk = false;
+        if (!rankOk) {
+          SmallVector<int64_t> d;
+          for (const auto &x : dims)
+            d.push_back(x.has_dim_value() ? x.dim_value() : -1);
+          return invalid(loc, "graph output '" + out.name() +
+                                  "' is declared " + shapeStr(d) +
+                                  " but computes " +
+                                  shapeStr(type.getShape()));
+        }
+      }
+    }
+    results.push_back(v->second);
+    resultTypes.push_back(type);
+  }
+  builder.create<func::ReturnOp>(graphLoc, results);
+  func.setType(builder.getFunctionType(inputTypes, resultTypes));
+  for (int i = 0; i < graph.output_size(); ++i)
+    func.setResultAttr(i, "ss.name",
+                       builder.getStringAttr(graph.output(i).name()));
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(const std::string &path) {
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  for (const auto &op : model.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      opset = op.version();
+  if (opset == 0 && model.opset_import_size() == 0)
+    opset = 1;
+  if (opset < 7 || opset > 18) {
+    emitError(fileLoc) << "unsupported: ONNX opset " << opset
+                       << " (supported: 7 to 18)";
+    status = ImportStatus::Unsupported;
+    return nullptr;
+  }
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  std::string name = model.graph().name().empty() ? "model"
+                                                  : model.graph().name();
+  (*module)->setAttr("ss.model", StringAttr::get(&context, name));
+  (*module)->setAttr("ss.opset", builder.getI64IntegerAttr(opset));
+  func::FuncOp func;
+  LogicalResult result = importGraph(func);
+  if (func)
+    module->push_back(func);
+  if (failed(result)) {
+    if (status == ImportStatus::Ok)
+      status = ImportStatus::Invalid;
+    return nullptr;
+  }
+  if (failed(verify(*module))) {
+    status = ImportStatus::Invalid;
+    return nullptr;
+  }
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context,
+                                      const std::string &path,
+                                      const ImportOptions &options,
+                                      ImportStatus &status) {
+  context.loadDialect<graph::GraphDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    emitError(fileLoc) << "cannot open '" << path << "'";
+    status = ImportStatus::Invalid;
+    return nullptr;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string bytes = buffer.str();
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
+    emitError(fileLoc) << "'" << path
+                       << "' is not a valid ONNX model (protobuf parse "
+                          "failed or no graph)";
+    status = ImportStatus::Invalid;
+    return nullptr;
+  }
+  std::string dir = ".";
+  if (auto slash = path.find_last_of('/'); slash != std::string::npos)
+    dir = path.substr(0, slash);
+  Importer importer(context, model, dir, options);
+  auto module = importer.run(path);
+  status = importer.status;
+  return module;
+}
+
+bool listOnnxNodes(const std::string &path, std::vector<OnnxNodeInfo> &nodes,
+                   std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open '" + path + "'";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  onnx::ModelProto model;
+  if (!model.ParseFromString(buffer.str()) || !model.has_graph()) {
+    error = "'" + path + "' is not a valid ONNX model";
+    return false;
+  }
+  const auto &graph = model.graph();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
+    nodes.push_back({node.name().empty()
+                         ? node.op_type() + "_" + std::to_string(i)
+                         : node.name(),
+                     node.op_type(), node.domain()});
+  }
+  return true;
+}
+
+std::vector<std::string> supportedOnnxOps() {
+  std::vector<std::string> names;
+  for (const auto &entry : converterTable())
+    names.push_back(entry.getKey().str());
+  llvm::sort(names);
+  return names;
+}
+
+} // namespace ss

@@ -1,0 +1,58 @@
+//===- OnnxImporter.h - ONNX model to graph dialect -------------*- C++ -*-===//
+//
+// Translates an ONNX model file into a module holding one `func.func @main`
+// of graph-dialect ops with static shapes. Shape subgraphs are folded while
+// importing, so shape-like inputs (Reshape's shape, Slice's starts, ...)
+// become attributes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SS_COMPILER_IMPORT_ONNXIMPORTER_H
+#define SS_COMPILER_IMPORT_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ss {
+
+struct ImportOptions {
+  /// Pins input dimensions: name -> full static shape. Required for every
+  /// input that has a dynamic dimension.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+};
+
+/// Why an import failed; the CLI maps this to its exit code.
+enum class ImportStatus {
+  Ok,
+  Invalid,     // malformed model, undefined names, shape mismatch, ...
+  Unsupported, // valid ONNX this compiler does not handle (op, dtype, ...)
+};
+
+/// Imports `path`. On failure returns null after emitting diagnostics (each
+/// located at the ONNX node it concerns) and sets `status`.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxModel(mlir::MLIRContext &context,
+                                                  const std::string &path,
+                                                  const ImportOptions &options,
+                                                  ImportStatus &status);
+
+struct OnnxNodeInfo {
+  std::string name; // node name, or "<OpType>_<index>" when unnamed
+  std::string opType;
+  std::string domain;
+};
+
+/// Lists the nodes of a model without importing it (for `ssc inspect`).
+bool listOnnxNodes(const std::string &path, std::vector<OnnxNodeInfo> &nodes,
+                   std::string &error);
+
+/// Names of the ONNX operator types the importer handles, sorted.
+std::vector<std::string> supportedOnnxOps();
+
+} // namespace ss
+
+#endif // SS_COMPILER_IMPORT_ONNXIMPORTER_H

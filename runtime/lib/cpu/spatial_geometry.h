@@ -1,0 +1,62 @@
+// Shape bookkeeping shared by convolution and pooling: 1-3 spatial dims are
+// padded to three (leading size-1 dims) so one loop nest serves them all.
+#ifndef SSRT_CPU_SPATIAL_GEOMETRY_H
+#define SSRT_CPU_SPATIAL_GEOMETRY_H
+
+#include "fatal_error.h"
+
+#include <cstdint>
+
+namespace ssrt {
+namespace cpu {
+
+/// Spatial sizes and window parameters, always three dims (depth, height,
+/// width); unused leading dims have size 1, stride 1, no padding.
+struct SpatialGeometry {
+  int64_t in[3], out[3], kernel[3], stride[3], pad[3], dilation[3];
+  int64_t inSize, outSize, kernelSize; // products of in, out, kernel
+
+  /// Any pointer argument may be null, meaning the neutral value (stride 1,
+  /// pad 0, dilation 1).
+  SpatialGeometry(int spatialRank, const int64_t *inShape,
+                  const int64_t *outShape, const int64_t *kernelShape,
+                  const int64_t *strides, const int64_t *padsBegin,
+                  const int64_t *dilations) {
+    if (spatialRank < 1 || spatialRank > 3)
+      fatalError("ssrt: %d spatial dims (1 to 3 supported)", spatialRank);
+    const int lead = 3 - spatialRank;
+    for (int d = 0; d < 3; ++d) {
+      int s = d - lead;
+      bool used = s >= 0;
+      in[d] = used ? inShape[s] : 1;
+      out[d] = used ? outShape[s] : 1;
+      kernel[d] = used ? kernelShape[s] : 1;
+      stride[d] = used && strides ? strides[s] : 1;
+      pad[d] = used && padsBegin ? padsBegin[s] : 0;
+      dilation[d] = used && dilations ? dilations[s] : 1;
+      if (stride[d] < 1 || dilation[d] < 1)
+        fatalError("ssrt: stride and dilation must be positive");
+    }
+    inSize = in[0] * in[1] * in[2];
+    outSize = out[0] * out[1] * out[2];
+    kernelSize = kernel[0] * kernel[1] * kernel[2];
+  }
+};
+
+/// The index range [lo, hi) of i in [0, count) for which
+/// 0 <= i * stride + offset < limit (stride > 0).
+inline void validRange(int64_t count, int64_t stride, int64_t offset,
+                       int64_t limit, int64_t &lo, int64_t &hi) {
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t top = limit - 1 - offset;
+  hi = top < 0 ? 0 : top / stride + 1;
+  if (hi > count)
+    hi = count;
+  if (lo > hi)
+    lo = hi;
+}
+
+} // namespace cpu
+} // namespace ssrt
+
+#endif // SSRT_CPU_SPATIAL_GEOMETRY_H
