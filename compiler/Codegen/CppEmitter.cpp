@@ -136,7 +136,31 @@ std::string nodeName(Operation *op) {
 class Emitter {
 public:
   Emitter(func::FuncOp func, const EmitOptions &options, RankProgram &program)
-      : func(func), options(options), program(program) {}
+      : func(func), options(options), program(program) {
+    // Tensor names must not shadow C++ keywords or the names the program
+    // itself uses.
+    static const char *reserved[] = {
+        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand",
+        "bitor", "bool", "break", "case", "catch", "char", "char8_t",
+        "char16_t", "char32_t", "class", "compl", "concept", "const",
+        "consteval", "constexpr", "constinit", "const_cast", "continue",
+        "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+        "do", "double", "dynamic_cast", "else", "enum", "explicit", "export",
+        "extern", "false", "float", "for", "friend", "goto", "if", "inline",
+        "int", "long", "mutable", "namespace", "new", "noexcept", "not",
+        "not_eq", "nullptr", "operator", "or", "or_eq", "private",
+        "protected", "public", "register", "reinterpret_cast", "requires",
+        "return", "short", "signed", "sizeof", "static", "static_assert",
+        "static_cast", "struct", "switch", "template", "this",
+        "thread_local", "throw", "true", "try", "typedef", "typeid",
+        "typename", "union", "unsigned", "using", "virtual", "void",
+        "volatile", "wchar_t", "while", "xor", "xor_eq", "NULL", "main",
+        "arena", "weights", "step", "spec", "ssrt", "std", "kInputs",
+        "kOutputs", "int8_t", "uint8_t", "int32_t", "int64_t", "size_t",
+        "memcpy"};
+    for (const char *word : reserved)
+      usedNames.insert(word);
+  }
 
   LogicalResult run();
 
@@ -483,7 +507,9 @@ LogicalResult Emitter::emitOp(Operation *op) {
   }
   if (auto o = dyn_cast<LayerNormOp>(op)) {
     auto s = shapeOf(o.getInput());
-    int64_t axis = o.getAxis();
+    int64_t axis = o.getAxisAttr().getInt();
+    if (axis < 0)
+      axis += s.size();
     int64_t inner = product(s.drop_front(axis));
     if (numel(o.getScale()) != inner ||
         (o.getBias() && numel(o.getBias()) != inner))
@@ -500,8 +526,7 @@ LogicalResult Emitter::emitOp(Operation *op) {
   if (isa<SoftmaxOp, LogSoftmaxOp>(op)) {
     Value in = op->getOperand(0);
     auto s = shapeOf(in);
-    int64_t axis = isa<SoftmaxOp>(op) ? cast<SoftmaxOp>(op).getAxis()
-                                      : cast<LogSoftmaxOp>(op).getAxis();
+    int64_t axis = op->getAttrOfType<IntegerAttr>("axis").getInt();
     if (axis < 0)
       axis += s.size();
     std::string x = var(in), y = var(op->getResult(0));

@@ -181,12 +181,26 @@ public:
   }
   /// Integer contents of a constant operand, or an "unsupported" diagnostic
   /// naming the operand when it is computed at run time.
+  /// Diagnoses a shape-like operand that is computed at run time, naming
+  /// the tensor and, for model inputs, how to freeze it.
+  LogicalResult notConstant(NodeContext &n, Value v, StringRef what) {
+    std::string tensor;
+    for (int i = 0; i < n.node.input_size(); ++i)
+      if (i < (int)n.inputs.size() && n.inputs[i] == v)
+        tensor = n.node.input(i);
+    std::string hint;
+    if (isa<BlockArgument>(v))
+      hint = "; it is a model input: bind its value with --freeze-input " +
+             tensor + "=FILE.npy";
+    return unsupported(n.loc, n.opType() + " input '" + what + "' (tensor '" +
+                                  tensor +
+                                  "') is not a compile-time constant" + hint);
+  }
   FailureOr<SmallVector<int64_t>> constInts(NodeContext &n, Value v,
                                             StringRef what) {
     auto attr = constantValue(v);
     if (!attr)
-      return unsupported(n.loc, n.opType() + " input '" + what +
-                                    "' is not a compile-time constant");
+      return notConstant(n, v, what);
     SmallVector<int64_t> out;
     if (isa<IntegerType>(attr.getElementType())) {
       for (const APInt &x : attr.getValues<APInt>())
@@ -201,8 +215,7 @@ public:
                                              StringRef what) {
     auto attr = constantValue(v);
     if (!attr)
-      return unsupported(n.loc, n.opType() + " input '" + what +
-                                    "' is not a compile-time constant");
+      return notConstant(n, v, what);
     SmallVector<double> out;
     if (isa<IntegerType>(attr.getElementType())) {
       for (const APInt &x : attr.getValues<APInt>())
@@ -248,6 +261,9 @@ private:
   }
 
   LogicalResult importGraph(func::FuncOp &func);
+  LogicalResult freezeInput(Location loc, const onnx::ValueInfoProto &in,
+                            const FrozenInput &frozen);
+  SmallVector<std::pair<std::string, DenseElementsAttr>> frozenValues;
   LogicalResult importNode(const onnx::NodeProto &node, size_t index);
   /// Records the ONNX tensor name on the op producing `v` (attribute
   /// `ss.names`, one entry per result) so emitted code can use it.
@@ -311,10 +327,34 @@ ConvertFn unary() {
   };
 }
 
+/// Before opset 7, binary ops broadcast only with `broadcast=1`, aligning
+/// the second operand at `axis` (default: trailing). Reshaping it with
+/// trailing 1s turns that into numpy broadcasting.
+FailureOr<Value> legacyBroadcastOperand(NodeContext &n, Value lhs, Value rhs) {
+  Importer &imp = n.importer;
+  if (imp.opset >= 7 || n.getInt("broadcast", 0) == 0)
+    return rhs;
+  auto ls = shapeOf(lhs), rs = shapeOf(rhs);
+  int64_t ra = ls.size(), rb = rs.size();
+  int64_t axis = n.getInt("axis", ra - rb);
+  if (axis < 0)
+    axis += ra;
+  if (axis < 0 || axis + rb > ra)
+    return imp.invalid(n.loc, n.opType() + " broadcast axis " + Twine(axis) +
+                                  " does not fit operand shapes " +
+                                  shapeStr(ls) + " and " + shapeStr(rs));
+  SmallVector<int64_t> shape(rs);
+  shape.append(ra - axis - rb, 1);
+  return imp.reshape(n.loc, rhs, shape);
+}
+
 template <typename OpTy>
 ConvertFn binary() {
   return [](NodeContext &n, Results &r) -> LogicalResult {
-    auto v = n.importer.create1<OpTy>(n.loc, n.input(0), n.input(1));
+    auto rhs = legacyBroadcastOperand(n, n.input(0), n.input(1));
+    if (failed(rhs))
+      return failure();
+    auto v = n.importer.create1<OpTy>(n.loc, n.input(0), *rhs);
     if (failed(v))
       return failure();
     r.push_back(*v);
@@ -457,16 +497,16 @@ LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
       }
       int64_t full = attrs->strides[d] * (xShape[d + 2] - 1) + outPad[d] +
                      (wShape[d + 2] - 1) * attrs->dilations[d] + 1;
+      // A negative total (output_shape beyond the full output) pads the
+      // result; halves round toward -inf as in the ONNX reference.
       int64_t total = full - target[d];
-      if (total < 0)
-        return imp.unsupported(n.loc, "ConvTranspose output_shape larger "
-                                      "than the full output");
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
       if (autoPad == "SAME_UPPER") {
-        pads[d] = total / 2;
-        pads[d + rank] = total - total / 2;
+        pads[d] = half;
+        pads[d + rank] = total - half;
       } else {
-        pads[d] = total - total / 2;
-        pads[d + rank] = total / 2;
+        pads[d] = total - half;
+        pads[d + rank] = half;
       }
     }
   } else if (autoPad == "NOTSET" || autoPad == "VALID") {
@@ -820,7 +860,9 @@ LogicalResult convertConcat(NodeContext &n, Results &r) {
       ins.push_back(v);
   if (ins.empty())
     return imp.invalid(n.loc, "Concat has no inputs");
-  auto a = imp.axis(n, n.getInt("axis", 0), shapeOf(ins[0]).size());
+  // The axis attribute was optional (default 1) before opset 4.
+  auto a = imp.axis(n, n.getInt("axis", imp.opset < 4 ? 1 : 0),
+                    shapeOf(ins[0]).size());
   if (failed(a))
     return failure();
   // Empty inputs contribute nothing; dropping them keeps kernels simple.
@@ -1037,7 +1079,11 @@ LogicalResult convertClip(NodeContext &n, Results &r) {
 
 LogicalResult convertPow(NodeContext &n, Results &r) {
   Importer &imp = n.importer;
-  Value base = n.input(0), exp = n.input(1);
+  Value base = n.input(0);
+  auto expOr = legacyBroadcastOperand(n, base, n.input(1));
+  if (failed(expOr))
+    return failure();
+  Value exp = *expOr;
   Type bt = tensorTypeOf(base).getElementType();
   if (tensorTypeOf(exp).getElementType() != bt) {
     // ONNX allows a differently typed exponent; compute in the base's type.
@@ -1324,12 +1370,54 @@ LogicalResult convertLayerNorm(NodeContext &n, Results &r) {
   if (n.getInt("stash_type", 1) != 1)
     return imp.unsupported(n.loc, "LayerNormalization stash_type other than "
                                   "float");
+  float epsilon = n.getFloat("epsilon", 1e-5f);
   auto v = imp.create1<LayerNormOp>(
       n.loc, n.input(0), n.input(1), n.input(2), imp.b().getI64IntegerAttr(*a),
-      imp.b().getF32FloatAttr(n.getFloat("epsilon", 1e-5f)));
+      imp.b().getF32FloatAttr(epsilon));
   if (failed(v))
     return failure();
   r.push_back(*v);
+  bool wantsStats = false;
+  for (int i = 1; i < n.node.output_size(); ++i)
+    wantsStats |= !n.node.output(i).empty() && imp.isConsumed(n.node.output(i));
+  if (!wantsStats)
+    return success();
+  // The optional Mean and InvStdDev outputs (kept dims) are recomputed from
+  // reductions; models rarely read them outside training.
+  auto &b = imp.b();
+  Value x = n.input(0);
+  SmallVector<int64_t> axes;
+  for (int64_t d = *a; d < rank; ++d)
+    axes.push_back(d);
+  auto mean = imp.create1<ReduceMeanOp>(n.loc, x, b.getDenseI64ArrayAttr(axes),
+                                        b.getBoolAttr(true));
+  if (failed(mean))
+    return failure();
+  auto centered = imp.create1<SubOp>(n.loc, x, *mean);
+  if (failed(centered))
+    return failure();
+  auto squared = imp.create1<MulOp>(n.loc, *centered, *centered);
+  if (failed(squared))
+    return failure();
+  auto var = imp.create1<ReduceMeanOp>(n.loc, *squared,
+                                       b.getDenseI64ArrayAttr(axes),
+                                       b.getBoolAttr(true));
+  if (failed(var))
+    return failure();
+  Value eps = imp.constant(
+      n.loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                    epsilon));
+  auto shifted = imp.create1<AddOp>(n.loc, *var, eps);
+  if (failed(shifted))
+    return failure();
+  auto stddev = imp.create1<SqrtOp>(n.loc, *shifted);
+  if (failed(stddev))
+    return failure();
+  auto inv = imp.create1<ReciprocalOp>(n.loc, *stddev);
+  if (failed(inv))
+    return failure();
+  r.push_back(*mean);
+  r.push_back(*inv);
   return success();
 }
 
@@ -1410,6 +1498,56 @@ const llvm::StringMap<ConvertFn> &converterTable() {
   c["Equal"] = binary<EqualOp>();
   c["Less"] = binary<LessOp>();
   c["Greater"] = binary<GreaterOp>();
+  // Comparisons and logic beyond the graph dialect's primitives are
+  // composed exactly from them; exporters emit these mostly on constant
+  // masks, which then fold away.
+  c["LessOrEqual"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto gt = n.importer.create1<GreaterOp>(n.loc, n.input(0), n.input(1));
+    if (failed(gt))
+      return failure();
+    auto v = n.importer.create1<NotOp>(n.loc, *gt);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["GreaterOrEqual"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto lt = n.importer.create1<LessOp>(n.loc, n.input(0), n.input(1));
+    if (failed(lt))
+      return failure();
+    auto v = n.importer.create1<NotOp>(n.loc, *lt);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  // a and b == (a ? b : a); a or b == (a ? a : b); a xor b == !(a == b).
+  c["And"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
+                                         n.input(0));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["Or"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(0),
+                                         n.input(1));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["Xor"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    auto eq = n.importer.create1<EqualOp>(n.loc, n.input(0), n.input(1));
+    if (failed(eq))
+      return failure();
+    auto v = n.importer.create1<NotOp>(n.loc, *eq);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
   c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
     auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
                                          n.input(2));
@@ -1466,12 +1604,23 @@ const llvm::StringMap<ConvertFn> &converterTable() {
         return imp.unsupported(n.loc, "Dropout in training mode");
     }
     r.push_back(n.input(0));
+    if (n.numOutputs() > 1 && !n.node.output(1).empty()) {
+      // In inference mode nothing is dropped: the mask is all true.
+      auto type = RankedTensorType::get(shapeOf(n.input(0)),
+                                        imp.b().getI1Type());
+      r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, true)));
+    }
     return success();
   };
   c["Constant"] = convertConstant;
   c["ConstantOfShape"] = convertConstantOfShape;
   c["Shape"] = convertShape;
   c["Range"] = convertRange;
+  c["Size"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    int64_t count = numElements(shapeOf(n.input(0)));
+    r.push_back(n.importer.constantI64(n.loc, {count}, ArrayRef<int64_t>{}));
+    return success();
+  };
   c["Resize"] = convertResize;
   c["Pad"] = convertPad;
   return c;
@@ -1511,6 +1660,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
       {"Add", 2},         {"Sub", 2},         {"Mul", 2},
       {"Div", 2},         {"Pow", 2},         {"Equal", 2},
       {"Less", 2},        {"Greater", 2},     {"Where", 3},
+      {"LessOrEqual", 2}, {"GreaterOrEqual", 2}, {"And", 2},
+      {"Or", 2},          {"Xor", 2},
       {"MatMul", 2},      {"Gemm", 2},        {"Conv", 2},
       {"ConvTranspose", 2}, {"BatchNormalization", 5},
       {"LayerNormalization", 2}, {"Gather", 2}, {"Expand", 2},
@@ -1554,6 +1705,40 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
   return success();
 }
 
+LogicalResult Importer::freezeInput(Location loc,
+                                    const onnx::ValueInfoProto &in,
+                                    const FrozenInput &frozen) {
+  const auto &tt = in.type().tensor_type();
+  if (in.type().has_tensor_type() && tt.elem_type() != frozen.onnxType)
+    return invalid(loc, "--freeze-input " + in.name() + " has element type " +
+                            onnxTypeName(frozen.onnxType) +
+                            " but the model declares " +
+                            onnxTypeName(tt.elem_type()));
+  if (in.type().has_tensor_type() && tt.has_shape()) {
+    bool ok = tt.shape().dim_size() == (int)frozen.shape.size();
+    for (int i = 0; ok && i < tt.shape().dim_size(); ++i)
+      if (tt.shape().dim(i).has_dim_value() &&
+          tt.shape().dim(i).dim_value() != frozen.shape[i])
+        ok = false;
+    if (!ok)
+      return invalid(loc, "--freeze-input " + in.name() + " has shape " +
+                              shapeStr(frozen.shape) +
+                              ", which the model's declaration rejects");
+  }
+  onnx::TensorProto tensor;
+  tensor.set_name(in.name());
+  tensor.set_data_type(frozen.onnxType);
+  for (int64_t d : frozen.shape)
+    tensor.add_dims(d);
+  tensor.set_raw_data(frozen.bytes.data(), frozen.bytes.size());
+  auto read = readTensorProto(context, tensor, modelDir);
+  if (!read.value)
+    return read.unsupported ? unsupported(loc, read.error)
+                            : invalid(loc, read.error);
+  frozenValues.emplace_back(in.name(), read.value);
+  return success();
+}
+
 LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
   const onnx::GraphProto &graph = model.graph();
   Location graphLoc = NameLoc::get(StringAttr::get(
@@ -1570,11 +1755,27 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
   // Program inputs with pinned static shapes.
   SmallVector<Type> inputTypes;
   SmallVector<std::string> inputNames;
-  llvm::StringSet<> pinnedUsed;
+  llvm::StringSet<> pinnedUsed, frozenUsed;
   for (const auto &in : graph.input()) {
     if (initializerNames.contains(in.name()))
       continue;
     Location loc = NameLoc::get(StringAttr::get(&context, in.name()));
+    if (auto frozen = options.frozenInputs.find(in.name());
+        frozen != options.frozenInputs.end()) {
+      frozenUsed.insert(in.name());
+      if (auto pinned = options.inputShapes.find(in.name());
+          pinned != options.inputShapes.end()) {
+        pinnedUsed.insert(in.name());
+        if (pinned->second != frozen->second.shape)
+          return invalid(loc, "--input-shape " + in.name() + "=" +
+                                  shapeStr(pinned->second) +
+                                  " differs from its --freeze-input shape " +
+                                  shapeStr(frozen->second.shape));
+      }
+      if (failed(freezeInput(loc, in, frozen->second)))
+        return failure();
+      continue;
+    }
     if (!in.type().has_tensor_type())
       return unsupported(loc, "input '" + in.name() +
                                   "' is not a tensor (sequence, map or "
@@ -1616,6 +1817,10 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
     inputTypes.push_back(RankedTensorType::get(shape, et));
     inputNames.push_back(in.name());
   }
+  for (const auto &entry : options.frozenInputs)
+    if (!frozenUsed.contains(entry.first))
+      return invalid(graphLoc, "--freeze-input names '" + entry.first +
+                                   "', which is not an input of the model");
   for (const auto &[name, dims] : options.inputShapes)
     if (!pinnedUsed.contains(name))
       return invalid(graphLoc, "--input-shape names '" + name +
@@ -1634,6 +1839,9 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
   funcOut = func;
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
+  for (auto &[name, value] : frozenValues)
+    values[name] = constant(NameLoc::get(StringAttr::get(&context, name)),
+                            value);
   for (size_t i = 0; i < inputNames.size(); ++i) {
     entry->getArgument(i).setLoc(
         NameLoc::get(StringAttr::get(&context, inputNames[i])));
@@ -1758,9 +1966,9 @@ OwningOpRef<ModuleOp> Importer::run(const std::string &path) {
       opset = op.version();
   if (opset == 0 && model.opset_import_size() == 0)
     opset = 1;
-  if (opset < 7 || opset > 18) {
+  if (opset < 1 || opset > 18) {
     emitError(fileLoc) << "unsupported: ONNX opset " << opset
-                       << " (supported: 7 to 18)";
+                       << " (supported: 1 to 18)";
     status = ImportStatus::Unsupported;
     return nullptr;
   }

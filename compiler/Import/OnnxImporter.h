@@ -20,10 +20,20 @@
 
 namespace ss {
 
+/// A model input replaced by a constant at compile time.
+struct FrozenInput {
+  int32_t onnxType = 0;         // TensorProto.DataType code
+  std::vector<int64_t> shape;
+  std::vector<char> bytes;      // little-endian, row-major; bool as bytes
+};
+
 struct ImportOptions {
   /// Pins input dimensions: name -> full static shape. Required for every
   /// input that has a dynamic dimension.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Inputs bound to fixed values: they become constants (so shape operands
+  /// fed from them fold) and are no longer program inputs.
+  std::map<std::string, FrozenInput> frozenInputs;
 };
 
 /// Why an import failed; the CLI maps this to its exit code.

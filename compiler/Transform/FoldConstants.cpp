@@ -9,10 +9,13 @@
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Iterators.h"
-#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "graph-fold-constants"
 
 namespace ss {
 #define GEN_PASS_DEF_GRAPHFOLDCONSTANTS
@@ -20,44 +23,83 @@ namespace ss {
 } // namespace ss
 
 using namespace mlir;
+using namespace ss::graph;
 
 namespace {
+/// A single forward sweep rather than MLIR's greedy driver: the greedy
+/// driver merges equal constants and drops their locations, which would fuse
+/// distinct initializers and lose the ONNX names they carry. Ops in a block
+/// come after their operands' definitions, so one sweep folds whole chains.
 struct GraphFoldConstantsPass
     : ss::impl::GraphFoldConstantsBase<GraphFoldConstantsPass> {
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    // Folding alone does the work; no rewrite patterns. Region
-    // simplification is off so function signatures and blocks stay as the
-    // importer made them.
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(
-            module, FrozenRewritePatternSet(RewritePatternSet(&getContext())),
-            config)))
-      return signalPassFailure();
-    eraseDeadGraphOps(module);
+    auto *dialect = getContext().getLoadedDialect<GraphDialect>();
+    if (!dialect)
+      return; // No graph op was ever created.
+    SmallVector<Operation *> candidates;
+    getOperation().walk([&](Operation *op) {
+      if (op->getDialect() == dialect && !op->hasTrait<OpTrait::ConstantLike>())
+        candidates.push_back(op);
+    });
+    unsigned folded = 0;
+    for (Operation *op : candidates)
+      folded += succeeded(foldOne(op, dialect));
+    unsigned erased = eraseDeadGraphOps(dialect);
+    LLVM_DEBUG(llvm::dbgs() << "folded " << folded << " ops, erased " << erased
+                            << " dead ops\n");
   }
 
-  /// The greedy driver drops dead ops it visits, but ops it never reached
-  /// (and constants orphaned late) may remain; sweep them, users first.
-  static void eraseDeadGraphOps(ModuleOp module) {
-    auto *dialect =
-        module.getContext()->getLoadedDialect<ss::graph::GraphDialect>();
-    bool erased = true;
-    while (erased) {
-      erased = false;
-      SmallVector<Operation *> dead;
-      module.walk<WalkOrder::PostOrder, ReverseIterator>([&](Operation *op) {
-        if (op->getDialect() == dialect && isOpTriviallyDead(op))
-          dead.push_back(op);
-      });
-      for (Operation *op : dead) {
-        if (!op->use_empty())
-          continue;
-        op->erase();
-        erased = true;
-      }
+  /// Folds `op` if its folder succeeds on its constant operands, replacing
+  /// it by its input or by new constants that take its location (the ONNX
+  /// node that computed them).
+  static LogicalResult foldOne(Operation *op, Dialect *dialect) {
+    SmallVector<Attribute> operands;
+    for (Value operand : op->getOperands()) {
+      Attribute constant;
+      matchPattern(operand, m_Constant(&constant));
+      operands.push_back(constant);
     }
+    SmallVector<OpFoldResult> results;
+    if (failed(op->fold(operands, results)) || results.empty())
+      return failure();
+
+    OpBuilder builder(op);
+    SmallVector<Value> replacements;
+    SmallVector<Operation *> created;
+    for (auto [result, foldResult] :
+         llvm::zip_equal(op->getResults(), results)) {
+      if (auto value = dyn_cast<Value>(foldResult)) {
+        replacements.push_back(value);
+        continue;
+      }
+      Operation *constant = dialect->materializeConstant(
+          builder, cast<Attribute>(foldResult), result.getType(), op->getLoc());
+      if (!constant) {
+        for (Operation *unused : created)
+          unused->erase();
+        return failure();
+      }
+      created.push_back(constant);
+      replacements.push_back(constant->getResult(0));
+    }
+    LLVM_DEBUG(llvm::dbgs() << "folding " << *op << "\n");
+    op->replaceAllUsesWith(replacements);
+    op->erase();
+    return success();
+  }
+
+  /// Erases graph ops whose results are unused, users before producers so
+  /// that whole dead chains go in one sweep.
+  unsigned eraseDeadGraphOps(Dialect *dialect) {
+    unsigned erased = 0;
+    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
+        [&](Operation *op) {
+          if (op->getDialect() == dialect && isOpTriviallyDead(op)) {
+            op->erase();
+            ++erased;
+          }
+        });
+    return erased;
   }
 };
 } // namespace

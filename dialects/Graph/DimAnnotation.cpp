@@ -44,6 +44,7 @@ std::string DimLabelNames::next() {
 static FailureOr<DimLabel> parseLabel(StringRef token, std::string &error) {
   if (token == "1")
     return DimLabel{"", DimLabel::Broadcast};
+  StringRef written = token;
   DimLabel label;
   if (token.consume_back("+"))
     label.kind = DimLabel::Reduced;
@@ -54,7 +55,7 @@ static FailureOr<DimLabel> parseLabel(StringRef token, std::string &error) {
                  return llvm::isLower(c) || llvm::isDigit(c);
                });
   if (!valid) {
-    error = "bad label '" + token.str() + "'";
+    error = "bad label '" + written.str() + "'";
     return failure();
   }
   label.name = token.str();
@@ -63,9 +64,9 @@ static FailureOr<DimLabel> parseLabel(StringRef token, std::string &error) {
 
 /// Parses one side of `->`: comma-separated lists of space-separated labels.
 /// A blank side has no lists.
-static LogicalResult
-parseSide(StringRef text, SmallVectorImpl<SmallVector<DimLabel>> &lists,
-          std::string &error) {
+static LogicalResult parseSide(StringRef text,
+                               SmallVectorImpl<SmallVector<DimLabel>> &lists,
+                               std::string &error) {
   if (text.trim().empty())
     return success();
   SmallVector<StringRef> listTexts;
@@ -157,9 +158,8 @@ static LogicalResult checkSide(Operation *op, StringRef annotation,
     if (!tensor)
       return fail() << what << " #" << index << " is not a ranked tensor";
     if (tensor.getRank() != static_cast<int64_t>(list.size()))
-      return fail() << what << " #" << index << " has rank "
-                    << tensor.getRank() << " but " << list.size()
-                    << " labels";
+      return fail() << what << " #" << index << " has rank " << tensor.getRank()
+                    << " but " << list.size() << " labels";
     llvm::StringSet<> seenHere;
     for (auto [dim, label] : llvm::enumerate(list)) {
       int64_t size = tensor.getDimSize(dim);

@@ -1,4 +1,4 @@
-//===- DimAnnotation.h - parsed einsum-style dimension annotations -*- C++ -*-===//
+//===- DimAnnotation.h - parsed dimension annotations ----------*- C++ -*-===//
 //
 // The parsed form of the annotations graph ops return through
 // DimAnnotationOpInterface (`b m k+, b k+ n -> b m n`), and the check that an

@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -86,8 +87,8 @@ static StringRef describe(ElementSet set) {
 /// `[3, 5]`, the way diagnostics show shapes and integer-array attributes.
 static std::string str(ArrayRef<int64_t> values) {
   return "[" +
-         llvm::join(llvm::map_range(values,
-                                    [](int64_t v) { return std::to_string(v); }),
+         llvm::join(llvm::map_range(
+                        values, [](int64_t v) { return std::to_string(v); }),
                     ", ") +
          "]";
 }
@@ -142,8 +143,7 @@ public:
 
   /// Reports the first error only: later checks of an op already found
   /// wrong would mostly repeat it.
-  template <typename... Args>
-  LogicalResult error(Args &&...args) const {
+  template <typename... Args> LogicalResult error(Args &&...args) const {
     if (reported)
       return failure();
     reported = true;
@@ -162,8 +162,7 @@ public:
       return error("operand '", name, "' must be a ranked tensor, got ",
                    value.getType());
     if (!type.hasStaticShape())
-      return error("operand '", name, "' must have a static shape, got ",
-                   type);
+      return error("operand '", name, "' must have a static shape, got ", type);
     if (!isElementIn(type.getElementType(), set))
       return error("operand '", name, "' has element type ",
                    type.getElementType(), "; expected ", describe(set));
@@ -196,8 +195,8 @@ public:
                         int64_t minimum) const {
     for (auto [index, value] : llvm::enumerate(values))
       if (value < minimum)
-        return error(name, "[", index, "] is ", value, ", expected >= ",
-                     minimum);
+        return error(name, "[", index, "] is ", value,
+                     ", expected >= ", minimum);
     return success();
   }
 
@@ -224,8 +223,7 @@ public:
 
 private:
   /// Types print unquoted (`element type i32`) and floats briefly (`0.5`).
-  template <typename T>
-  static decltype(auto) plain(T &&arg) {
+  template <typename T> static decltype(auto) plain(T &&arg) {
     using Plain = std::decay_t<T>;
     if constexpr (std::is_base_of_v<Type, Plain>) {
       std::string text;
@@ -270,10 +268,10 @@ broadcastShapes(const Inference &inference, ArrayRef<ArrayRef<int64_t>> shapes,
       if (out == 1)
         out = size;
       else if (size != 1 && size != out)
-        return inference.error(
-            what, " ", offset + i, " of sizes ", out, " and ", size,
-            " is not broadcastable (shapes ",
-            llvm::join(llvm::map_range(shapes, str), ", "), ")");
+        return inference.error(what, " ", offset + i, " of sizes ", out,
+                               " and ", size, " is not broadcastable (shapes ",
+                               llvm::join(llvm::map_range(shapes, str), ", "),
+                               ")");
     }
   }
   return result;
@@ -293,13 +291,11 @@ static bool broadcastsTo(ArrayRef<int64_t> shape, ArrayRef<int64_t> target) {
 
 /// Checks that a string attribute is one of `allowed`.
 static FailureOr<StringRef> oneOf(const Inference &inference, StringAttr attr,
-                                  StringRef name,
-                                  ArrayRef<StringRef> allowed) {
+                                  StringRef name, ArrayRef<StringRef> allowed) {
   if (failed(inference.attr(attr, name)))
     return failure();
   if (!llvm::is_contained(allowed, attr.getValue()))
-    return inference.error(name, " \"", attr.getValue(),
-                           "\" is not one of \"",
+    return inference.error(name, " \"", attr.getValue(), "\" is not one of \"",
                            llvm::join(allowed, "\", \""), "\"");
   return attr.getValue();
 }
@@ -346,8 +342,8 @@ static std::string elementwiseAnnotation(Operation *op) {
   DimAnnotation annotation;
   annotation.outputs.push_back(freshLabels(names, resultShape.size()));
   for (Value operand : op->getOperands())
-    annotation.inputs.push_back(broadcastLabels(
-        shapeOf(operand), resultShape, annotation.outputs.front()));
+    annotation.inputs.push_back(broadcastLabels(shapeOf(operand), resultShape,
+                                                annotation.outputs.front()));
   return annotation.str();
 }
 
@@ -357,8 +353,8 @@ static LabelList keepOrFreeze(DimLabelNames &names, ArrayRef<bool> kept,
                               ArrayRef<DimLabel> shared) {
   LabelList labels;
   for (auto [d, keep] : llvm::enumerate(kept))
-    labels.push_back(keep ? shared[d] : DimLabel{names.next(),
-                                                 DimLabel::Frozen});
+    labels.push_back(keep ? shared[d]
+                          : DimLabel{names.next(), DimLabel::Frozen});
   return labels;
 }
 
@@ -370,7 +366,8 @@ static std::string copyOrFreezeAnnotation(ArrayRef<bool> copied) {
   DimAnnotation annotation;
   LabelList input;
   for (bool copy : copied)
-    input.push_back({names.next(), copy ? DimLabel::Spatial : DimLabel::Frozen});
+    input.push_back(
+        {names.next(), copy ? DimLabel::Spatial : DimLabel::Frozen});
   annotation.outputs.push_back(keepOrFreeze(names, copied, input));
   annotation.inputs.push_back(std::move(input));
   return annotation.str();
@@ -384,19 +381,28 @@ static std::string copyOrFreezeAnnotation(ArrayRef<bool> copied) {
 /// left to run time rather than blowing up the IR.
 static constexpr int64_t kMaxFoldedElements = 65536;
 
-/// The result type of a fold, if it is small enough to fold into.
-static RankedTensorType foldableType(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape() ||
-      tensor.getNumElements() > kMaxFoldedElements)
+/// The result type of `op` if it is small enough to evaluate into, and if
+/// the op's types are the ones inference gives. Folders index constants by
+/// those types, so an op built with wrong explicit result types (never
+/// verified) is left alone rather than read out of bounds.
+static RankedTensorType foldableType(Operation *op) {
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldedElements)
     return nullptr;
-  return tensor;
+  SmallVector<Type, 1> inferred;
+  if (failed(cast<InferTypeOpInterface>(op).inferReturnTypes(
+          op->getContext(), /*location=*/std::nullopt, op->getOperands(),
+          op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
+          op->getRegions(), inferred)) ||
+      TypeRange(inferred) != op->getResultTypes())
+    return nullptr;
+  return type;
 }
 
 /// Calls `fn` with a value of the C++ type that holds `type`'s elements in a
 /// DenseElementsAttr; a null attribute for other element types.
-template <typename Fn>
-static Attribute visitElementType(Type type, Fn &&fn) {
+template <typename Fn> static Attribute visitElementType(Type type, Fn &&fn) {
   if (type.isF32())
     return fn(float());
   if (type.isSignlessInteger(64))
@@ -472,7 +478,8 @@ static Attribute gatherElements(DenseElementsAttr source,
   });
 }
 
-/// A fold operand that is a dense constant of the given element type.
+/// A fold operand's value when it is a dense constant (resource blobs and
+/// runtime values are not evaluated).
 static DenseElementsAttr denseOperand(Attribute attr) {
   return dyn_cast_if_present<DenseElementsAttr>(attr);
 }
@@ -501,8 +508,9 @@ LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
 }
 
 std::string ConstantOp::getDimAnnotation() {
-  // A constant has no inputs to relate to; its dimensions are frozen so the
-  // partitioner slices it like a weight rather than recomputing it.
+  // A constant computes nothing that splitting would share out; consumers
+  // take the slices they need (R -> D is a local slice), so all dims are
+  // frozen.
   DimLabelNames names;
   DimAnnotation annotation;
   annotation.outputs.push_back(
@@ -528,11 +536,10 @@ static LogicalResult inferSameType(const Inference &inference, Value input,
 }
 
 #define GRAPH_SAME_TYPE_UNARY_OP(OP, SET)                                      \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> location,         \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    return inferSameType(Inference(location, getOperationName()),             \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
+      SmallVectorImpl<Type> &inferred) {                                       \
+    return inferSameType(Inference(location, getOperationName()),              \
                          adaptor.getInput(), ElementSet::SET, inferred);       \
   }                                                                            \
   std::string OP::getDimAnnotation() { return elementwiseAnnotation(*this); }
@@ -615,7 +622,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   return visitElementType(input.getElementType(), [&](auto fromTag) {
@@ -636,7 +643,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
 
 OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   return visitElementType(type.getElementType(), [&](auto tag) -> Attribute {
@@ -659,7 +666,7 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
 
 OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type || !type.getElementType().isSignlessInteger(1))
     return {};
   SmallVector<bool> values;
@@ -694,13 +701,12 @@ static LogicalResult inferBinary(const Inference &inference, BinaryKind kind,
     return inference.error("lhs element type ", lhsType->getElementType(),
                            " differs from rhs element type ",
                            rhsType->getElementType());
-  FailureOr<SmallVector<int64_t>> shape = broadcastShapes(
-      inference, {lhsType->getShape(), rhsType->getShape()});
+  FailureOr<SmallVector<int64_t>> shape =
+      broadcastShapes(inference, {lhsType->getShape(), rhsType->getShape()});
   if (failed(shape))
     return failure();
-  Type element = isComparison(kind)
-                     ? IntegerType::get(lhsType->getContext(), 1)
-                     : lhsType->getElementType();
+  Type element = isComparison(kind) ? IntegerType::get(lhsType->getContext(), 1)
+                                    : lhsType->getElementType();
   inferred.push_back(RankedTensorType::get(*shape, element));
   return success();
 }
@@ -758,8 +764,7 @@ static std::optional<T> applyArithmetic(BinaryKind kind, T a, T b) {
   }
 }
 
-template <typename T>
-static bool applyComparison(BinaryKind kind, T a, T b) {
+template <typename T> static bool applyComparison(BinaryKind kind, T a, T b) {
   switch (kind) {
   case BinaryKind::Equal:
     return a == b;
@@ -772,12 +777,13 @@ static bool applyComparison(BinaryKind kind, T a, T b) {
   }
 }
 
-static OpFoldResult foldBinary(BinaryKind kind, Attribute lhsAttr,
-                               Attribute rhsAttr, Type resultType) {
+static OpFoldResult foldBinary(Operation *op, BinaryKind kind,
+                               Attribute lhsAttr, Attribute rhsAttr) {
   DenseElementsAttr lhs = denseOperand(lhsAttr), rhs = denseOperand(rhsAttr);
-  RankedTensorType type = foldableType(resultType);
-  if (!lhs || !rhs || !type ||
-      lhs.getElementType() != rhs.getElementType())
+  if (!lhs || !rhs)
+    return {};
+  RankedTensorType type = foldableType(op);
+  if (!type)
     return {};
   SmallVector<int64_t> lhsIndices =
       broadcastIndices(lhs.getType().getShape(), type.getShape());
@@ -806,18 +812,17 @@ static OpFoldResult foldBinary(BinaryKind kind, Attribute lhsAttr,
 }
 
 #define GRAPH_BINARY_OP(OP, KIND)                                              \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> location,         \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    return inferBinary(Inference(location, getOperationName()),               \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
+      SmallVectorImpl<Type> &inferred) {                                       \
+    return inferBinary(Inference(location, getOperationName()),                \
                        BinaryKind::KIND, adaptor.getLhs(), adaptor.getRhs(),   \
                        inferred);                                              \
   }                                                                            \
-  std::string OP::getDimAnnotation() { return elementwiseAnnotation(*this); } \
+  std::string OP::getDimAnnotation() { return elementwiseAnnotation(*this); }  \
   OpFoldResult OP::fold(FoldAdaptor adaptor) {                                 \
-    return foldBinary(BinaryKind::KIND, adaptor.getLhs(), adaptor.getRhs(),    \
-                      getType());                                              \
+    return foldBinary(*this, BinaryKind::KIND, adaptor.getLhs(),               \
+                      adaptor.getRhs());                                       \
   }
 
 GRAPH_BINARY_OP(AddOp, Add)
@@ -862,7 +867,7 @@ OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
   DenseElementsAttr condition = denseOperand(adaptor.getCondition());
   DenseElementsAttr lhs = denseOperand(adaptor.getLhs());
   DenseElementsAttr rhs = denseOperand(adaptor.getRhs());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!condition || !lhs || !rhs || !type ||
       !condition.getElementType().isSignlessInteger(1))
     return {};
@@ -965,8 +970,8 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
   int64_t aK = transA ? 0 : 1, bK = transB ? 1 : 0;
   int64_t m = a->getDimSize(1 - aK), n = b->getDimSize(1 - bK);
   if (a->getDimSize(aK) != b->getDimSize(bK))
-    return inference.error("contracting dimensions differ: a dim ", aK,
-                           " is ", a->getDimSize(aK), ", b dim ", bK, " is ",
+    return inference.error("contracting dimensions differ: a dim ", aK, " is ",
+                           a->getDimSize(aK), ", b dim ", bK, " is ",
                            b->getDimSize(bK));
   SmallVector<int64_t> shape{m, n};
   if (Value cValue = adaptor.getC()) {
@@ -1012,13 +1017,15 @@ struct ConvAttrs {
 };
 } // namespace
 
-/// Checks input and filter ranks and the shared attributes; `filterIn` and
-/// `filterOut` name the filter dims holding input and output channels.
+/// Checks input and filter ranks, kernel sizes and the shared attributes;
+/// channels differ between conv and conv_transpose, so each checks its own.
+/// A transposed convolution may have negative pads: ONNX's output_shape can
+/// ask for more output than the full result, which widens it.
 static FailureOr<ConvAttrs>
 checkConvCommon(const Inference &inference, RankedTensorType input,
                 RankedTensorType filter, DenseI64ArrayAttr strides,
                 DenseI64ArrayAttr pads, DenseI64ArrayAttr dilations,
-                IntegerAttr group) {
+                IntegerAttr group, bool allowNegativePads = false) {
   if (input.getRank() < 3)
     return inference.error(
         "input must have rank >= 3 ([N, C, spatial...]), got ", input);
@@ -1036,7 +1043,7 @@ checkConvCommon(const Inference &inference, RankedTensorType input,
   if (failed(s) || failed(p) || failed(d) ||
       failed(inference.attr(group, "group")) ||
       failed(inference.atLeast(*s, "strides", 1)) ||
-      failed(inference.atLeast(*p, "pads", 0)) ||
+      (!allowNegativePads && failed(inference.atLeast(*p, "pads", 0))) ||
       failed(inference.atLeast(*d, "dilations", 1)))
     return failure();
   attrs.strides = *s;
@@ -1087,7 +1094,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   int64_t channels = input->getDimSize(1), group = attrs->group;
   int64_t filterChannels = filter->getDimSize(1);
   int64_t outChannels = filter->getDimSize(0);
-  if (std::optional<int64_t> expected = (CheckedInt(filterChannels) * group).get();
+  if (std::optional<int64_t> expected =
+          (CheckedInt(filterChannels) * group).get();
       !expected || *expected != channels)
     return inference.error("input channels ", channels,
                            " differ from filter dim 1 (", filterChannels,
@@ -1145,11 +1153,9 @@ std::string ConvOp::getDimAnnotation() {
   return annotation.str();
 }
 
-LogicalResult
-ConvTransposeOp::inferReturnTypes(MLIRContext *,
-                                  std::optional<Location> location,
-                                  Adaptor adaptor,
-                                  SmallVectorImpl<Type> &inferred) {
+LogicalResult ConvTransposeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
   Inference inference(location, getOperationName());
   FailureOr<RankedTensorType> input =
       inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
@@ -1160,7 +1166,8 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *,
   const Properties &props = adaptor.getProperties();
   FailureOr<ConvAttrs> attrs =
       checkConvCommon(inference, *input, *filter, props.strides, props.pads,
-                      props.dilations, props.group);
+                      props.dilations, props.group,
+                      /*allowNegativePads=*/true);
   if (failed(attrs))
     return failure();
   int64_t spatial = input->getRank() - 2;
@@ -1172,8 +1179,8 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *,
   int64_t channels = input->getDimSize(1), group = attrs->group;
   if (filter->getDimSize(0) != channels)
     return inference.error("input channels ", channels,
-                           " differ from filter dim 0 (",
-                           filter->getDimSize(0), ")");
+                           " differ from filter dim 0 (", filter->getDimSize(0),
+                           ")");
   if (channels % group != 0)
     return inference.error("input channels ", channels,
                            " are not divisible by group ", group);
@@ -1186,13 +1193,12 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *,
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t stride = attrs->strides[i], dilation = attrs->dilations[i];
     if ((*outputPadding)[i] >= std::max(stride, dilation))
-      return inference.error("output_padding[", i, "] is ",
-                             (*outputPadding)[i],
+      return inference.error("output_padding[", i, "] is ", (*outputPadding)[i],
                              ", expected less than the stride or dilation");
     int64_t in = input->getDimSize(2 + i), kernel = filter->getDimSize(2 + i);
     CheckedInt out = CheckedInt(stride) * (in - 1) + (*outputPadding)[i] +
-                     CheckedInt(dilation) * (kernel - 1) + 1 -
-                     attrs->pads[i] - attrs->pads[spatial + i];
+                     CheckedInt(dilation) * (kernel - 1) + 1 - attrs->pads[i] -
+                     attrs->pads[spatial + i];
     FailureOr<int64_t> size = inference.value(out, "output size");
     if (failed(size))
       return failure();
@@ -1286,9 +1292,9 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
       inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
   if (failed(input))
     return failure();
-  FailureOr<int64_t> axis = inference.axis(adaptor.getProperties().axis,
-                                           input->getRank(),
-                                           /*allowNegative=*/true);
+  FailureOr<int64_t> axis =
+      inference.axis(adaptor.getProperties().axis, input->getRank(),
+                     /*allowNegative=*/true);
   if (failed(axis))
     return failure();
   ArrayRef<int64_t> normalized = input->getShape().drop_front(*axis);
@@ -1323,7 +1329,8 @@ std::string LayerNormOp::getDimAnnotation() {
   LabelList input = freshLabels(names, axis);
   input.append(freshLabels(names, shape.size() - axis, DimLabel::Frozen));
   ArrayRef<int64_t> normalized = shape.drop_front(axis);
-  ArrayRef<DimLabel> normalizedLabels = ArrayRef<DimLabel>(input).drop_front(axis);
+  ArrayRef<DimLabel> normalizedLabels =
+      ArrayRef<DimLabel>(input).drop_front(axis);
   DimAnnotation annotation;
   annotation.inputs.push_back(input);
   annotation.inputs.push_back(
@@ -1363,11 +1370,10 @@ static std::string softmaxAnnotation(Value input, int64_t axis) {
 }
 
 #define GRAPH_SOFTMAX_OP(OP)                                                   \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> location,         \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    return inferSoftmax(Inference(location, getOperationName()),              \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
+      SmallVectorImpl<Type> &inferred) {                                       \
+    return inferSoftmax(Inference(location, getOperationName()),               \
                         adaptor.getInput(), adaptor.getProperties().axis,      \
                         inferred);                                             \
   }                                                                            \
@@ -1387,13 +1393,11 @@ GRAPH_SOFTMAX_OP(LogSoftmaxOp)
 /// The result shape of a pool: n c kept, each spatial size from the
 /// window formula (ONNX's, including the ceil-mode rule that the last
 /// window must start inside the input or its left padding).
-static LogicalResult inferPool(const Inference &inference, Value inputValue,
-                               DenseI64ArrayAttr kernelAttr,
-                               DenseI64ArrayAttr stridesAttr,
-                               DenseI64ArrayAttr padsAttr,
-                               DenseI64ArrayAttr dilationsAttr,
-                               BoolAttr ceilModeAttr,
-                               SmallVectorImpl<Type> &inferred) {
+static LogicalResult
+inferPool(const Inference &inference, Value inputValue,
+          DenseI64ArrayAttr kernelAttr, DenseI64ArrayAttr stridesAttr,
+          DenseI64ArrayAttr padsAttr, DenseI64ArrayAttr dilationsAttr,
+          BoolAttr ceilModeAttr, SmallVectorImpl<Type> &inferred) {
   FailureOr<RankedTensorType> input =
       inference.tensor(inputValue, "input", ElementSet::Float);
   if (failed(input))
@@ -1428,8 +1432,8 @@ static LogicalResult inferPool(const Inference &inference, Value inputValue,
     // A window lying wholly in padding has nothing to pool (onnxruntime
     // rejects these too).
     if (padBegin >= (*kernel)[i] || padEnd >= (*kernel)[i])
-      return inference.error("pads for input dim ", 2 + i, " (", padBegin,
-                             ", ", padEnd, ") must be smaller than kernel ",
+      return inference.error("pads for input dim ", 2 + i, " (", padBegin, ", ",
+                             padEnd, ") must be smaller than kernel ",
                              (*kernel)[i]);
     int64_t in = input->getDimSize(2 + i), stride = (*strides)[i];
     FailureOr<int64_t> extent = inference.value(
@@ -1439,8 +1443,8 @@ static LogicalResult inferPool(const Inference &inference, Value inputValue,
     if (failed(extent) || failed(padded))
       return failure();
     if (*padded < *extent)
-      return inference.error("input dim ", 2 + i, ": window extent ",
-                             *extent, " exceeds padded input size ", *padded);
+      return inference.error("input dim ", 2 + i, ": window extent ", *extent,
+                             " exceeds padded input size ", *padded);
     int64_t out =
         *CheckedInt(*padded - *extent).divide(stride, ceilMode).get() + 1;
     // In + padBegin cannot overflow: the padded size did not.
@@ -1486,10 +1490,9 @@ LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &inferred) {
   const Properties &props = adaptor.getProperties();
-  return inferPool(Inference(location, getOperationName()),
-                   adaptor.getInput(), props.kernel, props.strides,
-                   props.pads, /*dilationsAttr=*/nullptr, props.ceil_mode,
-                   inferred);
+  return inferPool(Inference(location, getOperationName()), adaptor.getInput(),
+                   props.kernel, props.strides, props.pads,
+                   /*dilationsAttr=*/nullptr, props.ceil_mode, inferred);
 }
 
 std::string AvgPoolOp::getDimAnnotation() { return poolAnnotation(getInput()); }
@@ -1511,11 +1514,9 @@ static LogicalResult inferReduce(const Inference &inference, Value inputValue,
   int64_t rank = input->getRank();
   for (auto [i, axis] : llvm::enumerate(axes)) {
     if (axis < 0 || axis >= rank)
-      return inference.error("axis ", axis, " is out of range [0, ", rank,
-                             ")");
+      return inference.error("axis ", axis, " is out of range [0, ", rank, ")");
     if (i > 0 && axis <= axes[i - 1])
-      return inference.error("axes ", str(axes),
-                             " must be sorted and unique");
+      return inference.error("axes ", str(axes), " must be sorted and unique");
   }
   SmallVector<int64_t> shape;
   for (auto [d, size] : llvm::enumerate(input->getShape())) {
@@ -1551,12 +1552,11 @@ static std::string reduceAnnotation(Value input, ArrayRef<int64_t> axes,
 }
 
 #define GRAPH_REDUCE_OP(OP, REDUCED_KIND)                                      \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> location,         \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
+      SmallVectorImpl<Type> &inferred) {                                       \
     const Properties &props = adaptor.getProperties();                         \
-    return inferReduce(Inference(location, getOperationName()),               \
+    return inferReduce(Inference(location, getOperationName()),                \
                        adaptor.getInput(), props.axes, props.keepdims,         \
                        inferred);                                              \
   }                                                                            \
@@ -1591,8 +1591,8 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   // is a literal size.
   for (auto [d, size] : llvm::enumerate(shape))
     if (size < 0)
-      return inference.error("shape ", str(shape), " has negative size ",
-                             size, " at dim ", d);
+      return inference.error("shape ", str(shape), " has negative size ", size,
+                             " at dim ", d);
   std::optional<int64_t> count = elementCount(shape);
   if (!count)
     return inference.error("shape ", str(shape),
@@ -1610,8 +1610,7 @@ std::string ReshapeOp::getDimAnnotation() {
   // both sides.
   ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
   size_t prefix = 0;
-  while (prefix < in.size() && prefix < out.size() &&
-         in[prefix] == out[prefix])
+  while (prefix < in.size() && prefix < out.size() && in[prefix] == out[prefix])
     ++prefix;
   size_t suffix = 0;
   while (prefix + suffix < in.size() && prefix + suffix < out.size() &&
@@ -1637,7 +1636,7 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   return input.reshape(type);
@@ -1694,7 +1693,7 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   if (identity && getInput().getType() == getType())
     return getInput();
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   SmallVector<int64_t> inputStrides =
@@ -1720,8 +1719,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return inference.error("needs at least one input");
   SmallVector<RankedTensorType> types;
   for (auto [i, value] : llvm::enumerate(inputs)) {
-    FailureOr<RankedTensorType> type = inference.tensor(
-        value, ("inputs #" + Twine(i)).str(), ElementSet::Any);
+    FailureOr<RankedTensorType> type =
+        inference.tensor(value, ("inputs #" + Twine(i)).str(), ElementSet::Any);
     if (failed(type))
       return failure();
     types.push_back(*type);
@@ -1743,8 +1742,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     for (int64_t d = 0; d < first.getRank(); ++d)
       if (d != *axis && type.getDimSize(d) != first.getDimSize(d))
         return inference.error("input #", i, " dim ", d, " is ",
-                               type.getDimSize(d), ", input #0 dim ", d,
-                               " is ", first.getDimSize(d));
+                               type.getDimSize(d), ", input #0 dim ", d, " is ",
+                               first.getDimSize(d));
     axisSize = axisSize + type.getDimSize(*axis);
   }
   FailureOr<int64_t> size = inference.value(axisSize, "concatenated size");
@@ -1781,7 +1780,7 @@ std::string ConcatOp::getDimAnnotation() {
 OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   if (getInputs().size() == 1 && getInputs().front().getType() == getType())
     return getInputs().front();
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!type)
     return {};
   SmallVector<DenseElementsAttr> inputs;
@@ -1899,8 +1898,8 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     if (size == 0)
       continue;
     if (start < 0 || start >= dim)
-      return inference.error("dim ", d, ": start ", start,
-                             " is outside [0, ", dim, ")");
+      return inference.error("dim ", d, ": start ", start, " is outside [0, ",
+                             dim, ")");
     std::optional<int64_t> last =
         (CheckedInt(start) + CheckedInt(size - 1) * step).get();
     if (!last || *last < 0 || *last >= dim)
@@ -1933,7 +1932,7 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   if (whole && getInput().getType() == getType())
     return getInput();
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   SmallVector<int64_t> inputStrides =
@@ -1999,7 +1998,7 @@ std::string GatherOp::getDimAnnotation() {
 OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   DenseElementsAttr data = denseOperand(adaptor.getData());
   DenseElementsAttr indices = denseOperand(adaptor.getIndices());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!data || !indices || !type)
     return {};
   ArrayRef<int64_t> dataShape = data.getType().getShape();
@@ -2063,7 +2062,7 @@ OpFoldResult BroadcastToOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
   DenseElementsAttr input = denseOperand(adaptor.getInput());
-  RankedTensorType type = foldableType(getType());
+  RankedTensorType type = foldableType(*this);
   if (!input || !type)
     return {};
   return gatherElements(
@@ -2101,19 +2100,17 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     if (failed(size))
       return failure();
     if (*size < 0)
-      return inference.error("dim ", d, " of size ", dim, " with pads ",
-                             begin, " and ", end, " has negative size ",
-                             *size);
+      return inference.error("dim ", d, " of size ", dim, " with pads ", begin,
+                             " and ", end, " has negative size ", *size);
     // Reflection mirrors interior elements, so it cannot pad further than
     // the dim is long; edge padding needs an edge to repeat.
     if (*mode == "reflect" && (begin >= dim || end >= dim) &&
         (begin > 0 || end > 0))
-      return inference.error("dim ", d, " of size ", dim,
-                             ": reflect pads ", begin, " and ", end,
+      return inference.error("dim ", d, " of size ", dim, ": reflect pads ",
+                             begin, " and ", end,
                              " must each be less than the size");
     if (*mode == "edge" && dim == 0 && (begin > 0 || end > 0))
-      return inference.error("dim ", d,
-                             " is empty and has no edge to repeat");
+      return inference.error("dim ", d, " is empty and has no edge to repeat");
     shape.push_back(*size);
   }
   inferred.push_back(input->clone(shape));
@@ -2147,9 +2144,8 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
     return failure();
   ArrayRef<float> scales = props.scales.asArrayRef();
   if (static_cast<int64_t>(scales.size()) != rank)
-    return inference.error("scales has ", scales.size(),
-                           " entries, expected ", rank,
-                           " (one per input dim)");
+    return inference.error("scales has ", scales.size(), " entries, expected ",
+                           rank, " (one per input dim)");
   for (auto [d, scale] : llvm::enumerate(scales))
     if (!std::isfinite(scale) || scale <= 0)
       return inference.error("scales[", d, "] is ", scale,
@@ -2162,9 +2158,9 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
                    "coordinate_transformation_mode",
                    {"half_pixel", "pytorch_half_pixel", "align_corners",
                     "asymmetric"})) ||
-      failed(oneOf(inference, props.nearest_mode, "nearest_mode",
-                   {"round_prefer_floor", "round_prefer_ceil", "floor",
-                    "ceil"})))
+      failed(
+          oneOf(inference, props.nearest_mode, "nearest_mode",
+                {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})))
     return failure();
   inferred.push_back(input->clone(*sizes));
   return success();

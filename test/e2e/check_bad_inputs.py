@@ -57,7 +57,7 @@ def main() -> int:
     od = ["--output-dir", os.path.join(work, "o")]
     results = [
         check("wrong input shape", [binary, "--weights", weights, "--input", f"x={wrong_shape}", *od], "expected shape"),
-        check("wrong input dtype", [binary, "--weights", weights, "--input", f"x={wrong_dtype}", *od], "float32"),
+        check("wrong input dtype", [binary, "--weights", weights, "--input", f"x={wrong_dtype}", *od], "'<f8'"),
         check("missing input", [binary, "--weights", weights, *od], "x"),
         check("unknown input", [binary, "--weights", weights, "--input", f"x={good}", "--input", f"nope={good}", *od], "nope"),
         check("not an npy file", [binary, "--weights", weights, "--input", f"x={not_npy}", *od], "not.npy"),

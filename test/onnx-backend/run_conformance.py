@@ -7,7 +7,10 @@ output_N.pb) of the selected suites:
   1. compile:  inputs are converted to .npy and `ssc compile model.onnx -o OUT
      --input-shape NAME=DIMS ...` runs (--jobs in parallel, timeout each).
      Exit 2 -> UNSUPPORTED, other non-zero -> FAIL (compile error),
-     signal or timeout -> CRASH;
+     signal or timeout -> CRASH. When ssc reports that a shape operand is a
+     model input (it compiles static shapes), the input is bound with
+     `--freeze-input` to the test's value and the compile is retried; this
+     is done only when every data set holds the same value;
   2. build:    every compiled rank0.cpp is built in ONE ninja (or make) run
      with the given compiler, runtime include dir, runtime library and link
      libraries; a failed build fails only its test;
@@ -71,6 +74,7 @@ class Test:
         self.input_names = []
         self.output_names = []
         self.data_sets = []  # [(set dir name, [input .npy paths])]
+        self.frozen = []  # inputs bound at compile time (--freeze-input)
 
     @property
     def key(self):
@@ -203,6 +207,14 @@ def signal_name(returncode):
         return f"signal {-returncode}"
 
 
+def same_across_data_sets(test, name):
+    """Whether input `name` holds the same value in every data set."""
+    index = test.input_names.index(name)
+    first = np.load(test.data_sets[0][1][index], allow_pickle=False)
+    return all(np.array_equal(first, np.load(paths[index], allow_pickle=False))
+               for _, paths in test.data_sets[1:])
+
+
 def compile_test(test, ssc, timeout):
     """Prepare and `ssc compile` one test; classifies it unless it compiled."""
     try:
@@ -212,14 +224,28 @@ def compile_test(test, ssc, timeout):
         return test
     if shape_args is None:
         return test
-    shutil.rmtree(test.out, ignore_errors=True)
-    cmd = [ssc, "compile", os.path.join(test.path, "model.onnx"), "-o", test.out]
-    try:
-        proc = subprocess.run(cmd + shape_args, capture_output=True, text=True,
-                              errors="replace", timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        test.finish("CRASH", f"compile timeout ({timeout} s)")
-        return test
+    # ssc compiles static shapes: when a shape operand (Reshape's shape,
+    # Slice's starts, ...) is a model input, it asks for the input to be
+    # frozen. The test is then compiled for the data set's value of that
+    # input, which is valid only if every data set uses the same value.
+    while True:
+        shutil.rmtree(test.out, ignore_errors=True)
+        cmd = [ssc, "compile", os.path.join(test.path, "model.onnx"), "-o", test.out]
+        for name in test.frozen:
+            index = test.input_names.index(name)
+            cmd += ["--freeze-input", f"{name}={test.data_sets[0][1][index]}"]
+        try:
+            proc = subprocess.run(cmd + shape_args, capture_output=True, text=True,
+                                  errors="replace", timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            test.finish("CRASH", f"compile timeout ({timeout} s)")
+            return test
+        hint = re.search(r"--freeze-input (\S+)=FILE\.npy", proc.stderr)
+        if (proc.returncode != 2 or not hint or hint.group(1) in test.frozen
+                or hint.group(1) not in test.input_names
+                or not same_across_data_sets(test, hint.group(1))):
+            break
+        test.frozen.append(hint.group(1))
     with open(os.path.join(test.work, "compile.log"), "w", encoding="utf-8") as log:
         log.write(" ".join(shlex.quote(c) for c in cmd + shape_args) + "\n")
         log.write(proc.stdout + proc.stderr)
@@ -355,7 +381,8 @@ def compare_arrays(out, exp, rtol, atol):
     inf_bad = ~finite & ~nan_exp & (out64 != exp64)
     if inf_bad.any():
         return "infinities differ"
-    diff = np.abs(out64 - exp64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(out64 - exp64)
     bad = finite & ~(diff <= atol + rtol * np.abs(exp64))
     if bad.any():
         worst = np.unravel_index(np.argmax(np.where(bad, diff, -1)), diff.shape)
@@ -371,7 +398,8 @@ def run_data_set(test, set_name, input_paths, args):
     os.makedirs(result_dir)
     cmd = [test.binary, "--weights", os.path.join(test.out, "rank0.weights")]
     for name, path in zip(test.input_names, input_paths):
-        cmd += ["--input", f"{name}={path}"]
+        if name not in test.frozen:
+            cmd += ["--input", f"{name}={path}"]
     cmd += ["--output-dir", result_dir]
     if args.program_threads > 0:
         cmd += ["--threads", str(args.program_threads)]
@@ -431,7 +459,7 @@ def run_test(test, args):
     except Exception as err:  # unreadable outputs and the like
         test.finish("FAIL", f"harness: {type(err).__name__}: {err}")
         return test
-    test.finish("PASS")
+    test.finish("PASS", f"frozen inputs: {', '.join(test.frozen)}" if test.frozen else "")
     return test
 
 
@@ -568,9 +596,11 @@ def parse_args(argv):
     parser.add_argument("--runtime-lib", required=True, help="path to libssrt.a")
     parser.add_argument("--link-libs", default="",
                         help="extra link libraries (BLAS...): a ;-separated "
-                             "CMake list or a space-separated string")
+                             "CMake list or a space-separated string; a value "
+                             "starting with '-' is taken as the value")
     parser.add_argument("--cxx-flags", default="-O2 -std=c++17",
-                        help="compile flags for rank programs (default: %(default)s)")
+                        help="compile flags for rank programs, before -I "
+                             "(default: %(default)s)")
     parser.add_argument("--workdir", required=True,
                         help="scratch directory (per-test outputs, build.ninja, log)")
     parser.add_argument("--expected", required=True,

@@ -25,6 +25,8 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "ssrt/npy.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -92,6 +94,30 @@ bool parseInputShapes(const std::vector<std::string> &specs,
   return true;
 }
 
+/// Reads `NAME=FILE.npy` bindings for --freeze-input.
+bool parseFrozenInputs(const std::vector<std::string> &specs,
+                       std::map<std::string, ss::FrozenInput> &frozen) {
+  for (const std::string &spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      printError("--freeze-input '" + spec + "' is not NAME=FILE.npy");
+      return false;
+    }
+    ssrt::NpyArray array;
+    std::string error;
+    if (!ssrt::readNpy(spec.substr(eq + 1), array, error)) {
+      printError("--freeze-input " + spec.substr(0, eq) + ": " + error);
+      return false;
+    }
+    ss::FrozenInput input;
+    input.onnxType = static_cast<int32_t>(array.dtype);
+    input.shape = array.shape;
+    input.bytes = std::move(array.data);
+    frozen[spec.substr(0, eq)] = std::move(input);
+  }
+  return true;
+}
+
 bool writeFile(const std::string &path, const char *data, size_t size) {
   std::string tmp = path + ".tmp";
   {
@@ -151,6 +177,7 @@ struct CompileArgs {
   std::string target = "cpu";
   int worldSize = 1;
   std::vector<std::string> inputShapes;
+  std::vector<std::string> frozenInputs;
   std::string emit = "cpp";
   std::string stopAfter;
   bool printIrAfterAll = false;
@@ -186,7 +213,8 @@ int compile(const CompileArgs &args) {
   }
 
   ss::ImportOptions options;
-  if (!parseInputShapes(args.inputShapes, options.inputShapes))
+  if (!parseInputShapes(args.inputShapes, options.inputShapes) ||
+      !parseFrozenInputs(args.frozenInputs, options.frozenInputs))
     return kExitError;
 
   MLIRContext context;
@@ -203,7 +231,7 @@ int compile(const CompileArgs &args) {
     llvm::raw_string_ostream os(text);
     OpPrintingFlags flags;
     flags.elideLargeElementsAttrs(16);
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/true);
+    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
     module->print(os, flags);
     os.flush();
     if (args.output == "-") {
@@ -567,6 +595,11 @@ int main(int argc, char **argv) {
       "--input-shape", compileArgs.inputShapes,
       "Pin an input's shape: NAME=D0,D1,... (repeatable; required for "
       "inputs with dynamic dimensions)");
+  compileCmd->add_option(
+      "--freeze-input", compileArgs.frozenInputs,
+      "Bind an input to a fixed value: NAME=FILE.npy (repeatable). It "
+      "becomes a constant, so shape operands computed from it fold, and the "
+      "program no longer takes it");
   compileCmd->add_option("--emit", compileArgs.emit,
                          "What to write: cpp (rank programs) or mlir (the IR)")
       ->check(CLI::IsMember({"cpp", "mlir"}))

@@ -1,5 +1,7 @@
 // Scalar formulas of every unary and binary operator, written once so that the
-// CPU kernels and future CUDA kernels compute exactly the same math.
+// CPU kernels and future CUDA kernels compute the same math (only the exp /
+// erf / tanh primitives differ: vectorisable polynomials on the host, CUDA's
+// own functions on the device).
 #ifndef SSRT_MATH_H
 #define SSRT_MATH_H
 

@@ -1,6 +1,7 @@
 // Convolution and transposed convolution: im2col / col2im around OpenBLAS
 // sgemm, with a direct loop for depthwise convolutions.
 #include "fatal_error.h"
+#include "multiversion.h"
 #include "scratch_buffer.h"
 #include "spatial_geometry.h"
 #include "ssrt/kernels.h"
@@ -15,6 +16,7 @@ namespace ssrt {
 
 using cpu::SpatialGeometry;
 using cpu::validRange;
+using cpu::WidthTaps;
 
 namespace {
 
@@ -72,13 +74,60 @@ void im2col(const float *x, int64_t channels, const SpatialGeometry &g,
   });
 }
 
-/// Direct convolution of one input plane into one output plane (depthwise
-/// case): every kernel tap adds a shifted, strided input row to each output
-/// row, which vectorises along the width.
-void convPlaneDirect(const float *x, const float *w, float biasValue,
-                     float *y, const SpatialGeometry &g) {
-  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
+/// Adds one input row's contribution through a whole kernel row (KW taps,
+/// width stride SW) to output columns [lo, hi), where every tap lands inside
+/// the input row; `src` points at the input column of output 0, tap 0.
+template <int KW, int SW>
+SSRT_INLINE void kernelRowInterior(const float *src, const float *wRow,
+                                   int64_t dilation, float *yRow, int64_t lo,
+                                   int64_t hi) {
+  float wk[KW];
+  for (int kw = 0; kw < KW; ++kw)
+    wk[kw] = wRow[kw];
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    float acc = yRow[ow];
+    for (int kw = 0; kw < KW; ++kw)
+      acc += wk[kw] * src[ow * SW + kw * dilation];
+    yRow[ow] = acc;
+  }
+}
+
+/// The same for any kernel width and stride, one tap at a time, each tap
+/// clipped to the columns where it lands inside the input row.
+SSRT_INLINE void kernelRowClipped(const float *xRow, const float *wRow,
+                                  const SpatialGeometry &g,
+                                  const WidthTaps &taps, float *yRow,
+                                  int64_t lo, int64_t hi) {
   const int64_t sw = g.stride[2];
+  for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+    const int64_t tapLo = taps.lo[kw] > lo ? taps.lo[kw] : lo;
+    const int64_t tapHi = taps.hi[kw] < hi ? taps.hi[kw] : hi;
+    const float wv = wRow[kw];
+    const float *src = xRow + taps.offset[kw];
+    for (int64_t ow = tapLo; ow < tapHi; ++ow)
+      yRow[ow] += wv * src[ow * sw];
+  }
+}
+
+template <int KW, int SW>
+SSRT_INLINE void kernelRow(const float *xRow, const float *wRow,
+                           const SpatialGeometry &g, const WidthTaps &taps,
+                           float *yRow) {
+  kernelRowClipped(xRow, wRow, g, taps, yRow, 0, taps.interiorLo);
+  kernelRowInterior<KW, SW>(xRow - g.pad[2], wRow, g.dilation[2], yRow,
+                            taps.interiorLo, taps.interiorHi);
+  kernelRowClipped(xRow, wRow, g, taps, yRow, taps.interiorHi, g.out[2]);
+}
+
+/// Direct convolution of one input plane into one output plane (depthwise
+/// case). Each kernel row adds shifted input rows to a whole output row,
+/// vectorised along the width; common kernel widths are unrolled so one
+/// pass applies all their taps.
+SSRT_MULTIVERSION
+void convPlaneDirect(const float *x, const float *w, float biasValue, float *y,
+                     const SpatialGeometry &g, const WidthTaps &taps) {
+  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
+  const int64_t sw = g.stride[2], KW = g.kernel[2];
   for (int64_t od = 0; od < OD; ++od) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       float *yRow = y + (od * OH + oh) * OW;
@@ -93,21 +142,19 @@ void convPlaneDirect(const float *x, const float *w, float biasValue,
           if (ih < 0 || ih >= g.in[1])
             continue;
           const float *xRow = x + (id * g.in[1] + ih) * g.in[2];
-          const float *wRow = w + (kd * g.kernel[1] + kh) * g.kernel[2];
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-            const int64_t offset = kw * g.dilation[2] - g.pad[2];
-            int64_t lo, hi;
-            validRange(OW, sw, offset, g.in[2], lo, hi);
-            const float wv = wRow[kw];
-            const float *src = xRow + offset;
-            if (sw == 1) {
-              for (int64_t ow = lo; ow < hi; ++ow)
-                yRow[ow] += wv * src[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow)
-                yRow[ow] += wv * src[ow * sw];
-            }
-          }
+          const float *wRow = w + (kd * g.kernel[1] + kh) * KW;
+          if (KW == 3 && sw == 1)
+            kernelRow<3, 1>(xRow, wRow, g, taps, yRow);
+          else if (KW == 3 && sw == 2)
+            kernelRow<3, 2>(xRow, wRow, g, taps, yRow);
+          else if (KW == 5 && sw == 1)
+            kernelRow<5, 1>(xRow, wRow, g, taps, yRow);
+          else if (KW == 5 && sw == 2)
+            kernelRow<5, 2>(xRow, wRow, g, taps, yRow);
+          else if (KW == 7 && sw == 1)
+            kernelRow<7, 1>(xRow, wRow, g, taps, yRow);
+          else
+            kernelRowClipped(xRow, wRow, g, taps, yRow, 0, OW);
         }
       }
     }
@@ -133,8 +180,8 @@ void conv(const float *x, const float *w, const float *bias, float *y,
           const int64_t *yShape, const int64_t *strides,
           const int64_t *padsBegin, const int64_t *dilations, int64_t group) {
   const int64_t N = xShape[0], C = xShape[1], O = wShape[0];
-  if (group < 1 || C % group != 0 || O % group != 0 ||
-      wShape[1] != C / group || yShape[1] != O)
+  if (group < 1 || C % group != 0 || O % group != 0 || wShape[1] != C / group ||
+      yShape[1] != O)
     cpu::fatalError("ssrt: conv shapes do not match group %lld",
                     static_cast<long long>(group));
   SpatialGeometry g(spatialRank, xShape + 2, yShape + 2, wShape + 2, strides,
@@ -152,17 +199,16 @@ void conv(const float *x, const float *w, const float *bias, float *y,
 
   // Depthwise (one input channel per group): direct loops per output plane.
   if (Cg == 1) {
-    cpu::parallelRanges(N * O, g.outSize * g.kernelSize,
-                        [&](int64_t begin, int64_t end) {
-                          for (int64_t p = begin; p < end; ++p) {
-                            int64_t n = p / O, o = p % O;
-                            int64_t c = o / Og; // the group's input channel
-                            convPlaneDirect(x + (n * C + c) * g.inSize,
-                                            w + o * g.kernelSize,
-                                            bias ? bias[o] : 0.0f,
-                                            y + p * g.outSize, g);
-                          }
-                        });
+    const WidthTaps taps(g);
+    cpu::parallelRanges(
+        N * O, g.outSize * g.kernelSize, [&](int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; ++p) {
+            int64_t n = p / O, o = p % O;
+            int64_t c = o / Og; // the group's input channel
+            convPlaneDirect(x + (n * C + c) * g.inSize, w + o * g.kernelSize,
+                            bias ? bias[o] : 0.0f, y + p * g.outSize, g, taps);
+          }
+        });
     return;
   }
 
@@ -240,56 +286,57 @@ void convTranspose(const float *x, const float *w, const float *bias, float *y,
       // contribution to every (output channel, kernel tap).
       float *col = cpu::scratchFloats(kColumnSlot, colRows * inSize);
       if (Cg == 0 || inSize == 0) {
-        std::memset(col, 0, static_cast<size_t>(colRows * inSize) *
-                                sizeof(float));
+        std::memset(col, 0,
+                    static_cast<size_t>(colRows * inSize) * sizeof(float));
       } else {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                    static_cast<blasint>(colRows),
-                    static_cast<blasint>(inSize), static_cast<blasint>(Cg),
-                    1.0f, wg, static_cast<blasint>(colRows), xg,
+                    static_cast<blasint>(colRows), static_cast<blasint>(inSize),
+                    static_cast<blasint>(Cg), 1.0f, wg,
+                    static_cast<blasint>(colRows), xg,
                     static_cast<blasint>(inSize), 0.0f, col,
                     static_cast<blasint>(inSize));
       }
       // col2im: scatter-add each tap's rows into the output planes; output
       // channels are independent, so they split across threads.
-      cpu::parallelRanges(Og, g.kernelSize * inSize, [&](int64_t begin,
-                                                          int64_t end) {
-        for (int64_t o = begin; o < end; ++o) {
-          float *plane = yg + o * outSize;
-          const float b = bias ? bias[gi * Og + o] : 0.0f;
-          for (int64_t i = 0; i < outSize; ++i)
-            plane[i] = b;
-          for (int64_t tap = 0; tap < g.kernelSize; ++tap) {
-            int64_t kw = tap % g.kernel[2],
-                    kh = (tap / g.kernel[2]) % g.kernel[1],
-                    kd = tap / (g.kernel[2] * g.kernel[1]);
-            const float *colRow = col + (o * g.kernelSize + tap) * inSize;
-            const int64_t wOffset = kw * g.dilation[2] - g.pad[2];
-            int64_t lo, hi;
-            validRange(IW, g.stride[2], wOffset, OW, lo, hi);
-            for (int64_t id = 0; id < ID; ++id) {
-              int64_t od = id * g.stride[0] - g.pad[0] + kd * g.dilation[0];
-              if (od < 0 || od >= OD)
-                continue;
-              for (int64_t ih = 0; ih < IH; ++ih) {
-                int64_t oh = ih * g.stride[1] - g.pad[1] + kh * g.dilation[1];
-                if (oh < 0 || oh >= OH)
-                  continue;
-                float *dst = plane + (od * OH + oh) * OW + wOffset;
-                const float *src = colRow + (id * IH + ih) * IW;
-                const int64_t sw = g.stride[2];
-                if (sw == 1) {
-                  for (int64_t iw = lo; iw < hi; ++iw)
-                    dst[iw] += src[iw];
-                } else {
-                  for (int64_t iw = lo; iw < hi; ++iw)
-                    dst[iw * sw] += src[iw];
+      cpu::parallelRanges(
+          Og, g.kernelSize * inSize, [&](int64_t begin, int64_t end) {
+            for (int64_t o = begin; o < end; ++o) {
+              float *plane = yg + o * outSize;
+              const float b = bias ? bias[gi * Og + o] : 0.0f;
+              for (int64_t i = 0; i < outSize; ++i)
+                plane[i] = b;
+              for (int64_t tap = 0; tap < g.kernelSize; ++tap) {
+                int64_t kw = tap % g.kernel[2],
+                        kh = (tap / g.kernel[2]) % g.kernel[1],
+                        kd = tap / (g.kernel[2] * g.kernel[1]);
+                const float *colRow = col + (o * g.kernelSize + tap) * inSize;
+                const int64_t wOffset = kw * g.dilation[2] - g.pad[2];
+                int64_t lo, hi;
+                validRange(IW, g.stride[2], wOffset, OW, lo, hi);
+                for (int64_t id = 0; id < ID; ++id) {
+                  int64_t od = id * g.stride[0] - g.pad[0] + kd * g.dilation[0];
+                  if (od < 0 || od >= OD)
+                    continue;
+                  for (int64_t ih = 0; ih < IH; ++ih) {
+                    int64_t oh =
+                        ih * g.stride[1] - g.pad[1] + kh * g.dilation[1];
+                    if (oh < 0 || oh >= OH)
+                      continue;
+                    float *dst = plane + (od * OH + oh) * OW + wOffset;
+                    const float *src = colRow + (id * IH + ih) * IW;
+                    const int64_t sw = g.stride[2];
+                    if (sw == 1) {
+                      for (int64_t iw = lo; iw < hi; ++iw)
+                        dst[iw] += src[iw];
+                    } else {
+                      for (int64_t iw = lo; iw < hi; ++iw)
+                        dst[iw * sw] += src[iw];
+                    }
+                  }
                 }
               }
             }
-          }
-        }
-      });
+          });
     }
   }
 }

@@ -52,8 +52,8 @@ struct AlignedBlock {
   bool allocate(size_t bytes) {
     size_t rounded = (std::max<size_t>(bytes, 1) + kArenaAlignment - 1) /
                      kArenaAlignment * kArenaAlignment;
-    memory.reset(static_cast<char *>(std::aligned_alloc(kArenaAlignment,
-                                                        rounded)));
+    memory.reset(
+        static_cast<char *>(std::aligned_alloc(kArenaAlignment, rounded)));
     if (!memory)
       return false;
     std::memset(memory.get(), 0, rounded);
@@ -127,8 +127,8 @@ const char *kUsage =
 void printHelp(const char *program, const ProgramSpec &spec) {
   std::printf(kUsage, program, spec.weightsFile ? spec.weightsFile : "");
   std::printf("\nmodel %s, rank %d of %d, plan %s\n",
-              spec.modelName ? spec.modelName : "?", spec.rank,
-              spec.worldSize, spec.planFingerprint ? spec.planFingerprint : "?");
+              spec.modelName ? spec.modelName : "?", spec.rank, spec.worldSize,
+              spec.planFingerprint ? spec.planFingerprint : "?");
   for (int i = 0; i < spec.numInputs; ++i) {
     const TensorSpec &t = spec.inputs[i];
     std::printf("  input  %s: %s\n", t.name,
@@ -371,14 +371,14 @@ bool loadInputs(const Options &opt, const ProgramSpec &spec,
       error = "input " + inQuotes(name) + ": " + readError;
       return false;
     }
-    bool sameShape = static_cast<int>(array.shape.size()) == t.rank &&
-                     std::equal(array.shape.begin(), array.shape.end(),
-                                t.shape);
+    bool sameShape =
+        static_cast<int>(array.shape.size()) == t.rank &&
+        std::equal(array.shape.begin(), array.shape.end(), t.shape);
     if (!sameShape || array.dtype != t.dtype) {
       error = "input " + inQuotes(name) + ": expected shape " +
               typeText(t.shape, t.rank, t.dtype) + ", got " +
-              typeText(array.shape.data(),
-                       static_cast<int>(array.shape.size()), array.dtype) +
+              typeText(array.shape.data(), static_cast<int>(array.shape.size()),
+                       array.dtype) +
               " from " + file;
       return false;
     }
@@ -498,8 +498,8 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
     std::vector<double> sorted = latencies;
     std::sort(sorted.begin(), sorted.end());
     size_t n = sorted.size();
-    double median = n % 2 ? sorted[n / 2]
-                          : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    double median =
+        n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     std::printf("latency_ms median %.4f min %.4f max %.4f iterations %d\n",
                 median, sorted.front(), sorted.back(), opt.iterations);
     std::fflush(stdout);
@@ -508,7 +508,7 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
   if (spec.numOutputs > 0) {
     std::error_code ec;
     std::filesystem::create_directories(opt.outputDir, ec);
-    if (ec || !std::filesystem::is_directory(opt.outputDir))
+    if (ec || !std::filesystem::is_directory(opt.outputDir, ec))
       return fail("cannot create output directory " + inQuotes(opt.outputDir) +
                   (ec ? ": " + ec.message() : std::string()));
   }

@@ -1,8 +1,8 @@
 // Element type facts and conversions: dtype sizes and names, cast, fill, and
 // the shared fatal-error reporter.
 #include "fatal_error.h"
-#include "strided_iteration.h"
 #include "ssrt/kernels.h"
+#include "strided_iteration.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -134,14 +134,11 @@ void fill(void *y, DType dtype, int64_t n, double value) {
   case DType::F32:
     return fillTyped(static_cast<float *>(y), n, static_cast<float>(value));
   case DType::I64:
-    return fillTyped(static_cast<int64_t *>(y), n,
-                     static_cast<int64_t>(value));
+    return fillTyped(static_cast<int64_t *>(y), n, static_cast<int64_t>(value));
   case DType::I32:
-    return fillTyped(static_cast<int32_t *>(y), n,
-                     static_cast<int32_t>(value));
+    return fillTyped(static_cast<int32_t *>(y), n, static_cast<int32_t>(value));
   case DType::U8:
-    return fillTyped(static_cast<uint8_t *>(y), n,
-                     static_cast<uint8_t>(value));
+    return fillTyped(static_cast<uint8_t *>(y), n, static_cast<uint8_t>(value));
   case DType::I8:
     return fillTyped(static_cast<int8_t *>(y), n, static_cast<int8_t>(value));
   case DType::Bool:

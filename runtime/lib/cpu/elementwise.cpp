@@ -64,9 +64,8 @@ void unaryRange(UnaryOp op, const float *x, float *y, int64_t n, float alpha,
   case UnaryOp::HardSwish:
     return mapFloats(x, y, n, [](float v) { return math::hardSwish(v); });
   case UnaryOp::Clip:
-    return mapFloats(x, y, n, [alpha, beta](float v) {
-      return math::clip(v, alpha, beta);
-    });
+    return mapFloats(
+        x, y, n, [alpha, beta](float v) { return math::clip(v, alpha, beta); });
   case UnaryOp::Gelu:
     return mapFloats(x, y, n, [](float v) { return math::gelu(v); });
   case UnaryOp::GeluTanh:
@@ -75,11 +74,12 @@ void unaryRange(UnaryOp op, const float *x, float *y, int64_t n, float alpha,
   cpu::fatalError("ssrt: unknown unary op %d", static_cast<int>(op));
 }
 
-template <typename T> void unaryIntTyped(UnaryOp op, const T *x, T *y,
-                                         int64_t n) {
+template <typename T>
+void unaryIntTyped(UnaryOp op, const T *x, T *y, int64_t n) {
   switch (op) {
   case UnaryOp::Identity:
-    std::memcpy(y, x, static_cast<size_t>(n) * sizeof(T));
+    if (x != y)
+      std::memcpy(y, x, static_cast<size_t>(n) * sizeof(T));
     return;
   case UnaryOp::Neg:
     parallelRanges(n, 1, [&](int64_t begin, int64_t end) {
@@ -124,8 +124,7 @@ void unaryInt(UnaryOp op, DType dtype, const void *x, void *y, int64_t n) {
     return unaryIntTyped(op, static_cast<const int32_t *>(x),
                          static_cast<int32_t *>(y), n);
   default:
-    cpu::fatalError("ssrt: unaryInt on unsupported dtype %s",
-                    dtypeName(dtype));
+    cpu::fatalError("ssrt: unaryInt on unsupported dtype %s", dtypeName(dtype));
   }
 }
 
@@ -156,8 +155,8 @@ void forEachBinaryRow(const int64_t *aStrides, const int64_t *bStrides,
 /// One row of out = f(a, b); the variants let the compiler vectorise the
 /// contiguous and row-broadcast cases.
 template <typename T, typename R, typename F>
-SSRT_INLINE void binaryRow(F f, const T *a, int64_t sa, const T *b,
-                           int64_t sb, R *o, int64_t n) {
+SSRT_INLINE void binaryRow(F f, const T *a, int64_t sa, const T *b, int64_t sb,
+                           R *o, int64_t n) {
   if (sa == 1 && sb == 1) {
     for (int64_t i = 0; i < n; ++i)
       o[i] = f(a[i], b[i]);
@@ -188,32 +187,36 @@ void binaryRowF32(BinaryOp op, const float *a, int64_t sa, const float *b,
   uint8_t *flags = static_cast<uint8_t *>(out);
   switch (op) {
   case BinaryOp::Add:
-    return binaryRow([](float x, float y) { return math::add(x, y); }, a, sa,
-                     b, sb, o, n);
+    return binaryRow([](float x, float y) { return math::add(x, y); }, a, sa, b,
+                     sb, o, n);
   case BinaryOp::Sub:
-    return binaryRow([](float x, float y) { return math::sub(x, y); }, a, sa,
-                     b, sb, o, n);
+    return binaryRow([](float x, float y) { return math::sub(x, y); }, a, sa, b,
+                     sb, o, n);
   case BinaryOp::Mul:
-    return binaryRow([](float x, float y) { return math::mul(x, y); }, a, sa,
-                     b, sb, o, n);
+    return binaryRow([](float x, float y) { return math::mul(x, y); }, a, sa, b,
+                     sb, o, n);
   case BinaryOp::Div:
-    return binaryRow([](float x, float y) { return math::div(x, y); }, a, sa,
-                     b, sb, o, n);
+    return binaryRow([](float x, float y) { return math::div(x, y); }, a, sa, b,
+                     sb, o, n);
   case BinaryOp::Pow:
-    return binaryRow([](float x, float y) { return math::pow(x, y); }, a, sa,
-                     b, sb, o, n);
+    // x^2 (as in decomposed LayerNorm / variance) is exactly x * x, and a
+    // vectorised product instead of a scalar powf call per element.
+    if (sb == 0 && *b == 2.0f)
+      return binaryRow([](float x, float) { return x * x; }, a, sa, b, sb, o,
+                       n);
+    return binaryRow([](float x, float y) { return math::pow(x, y); }, a, sa, b,
+                     sb, o, n);
   case BinaryOp::Equal:
     return binaryRow(
         [](float x, float y) { return uint8_t(math::equal(x, y)); }, a, sa, b,
         sb, flags, n);
   case BinaryOp::Less:
-    return binaryRow(
-        [](float x, float y) { return uint8_t(math::less(x, y)); }, a, sa, b,
-        sb, flags, n);
+    return binaryRow([](float x, float y) { return uint8_t(math::less(x, y)); },
+                     a, sa, b, sb, flags, n);
   case BinaryOp::Greater:
     return binaryRow(
-        [](float x, float y) { return uint8_t(math::greater(x, y)); }, a, sa,
-        b, sb, flags, n);
+        [](float x, float y) { return uint8_t(math::greater(x, y)); }, a, sa, b,
+        sb, flags, n);
   }
 }
 
@@ -222,12 +225,12 @@ void binaryF32(BinaryOp op, const float *a, const int64_t *aStrides,
                const int64_t *outShape, int rank) {
   const size_t outSize = isComparison(op) ? 1 : sizeof(float);
   char *o = static_cast<char *>(out);
-  forEachBinaryRow(aStrides, bStrides, outShape, rank,
-                   [&](const int64_t *offsets, int64_t count, int64_t sa,
-                       int64_t sb) {
-                     binaryRowF32(op, a + offsets[1], sa, b + offsets[2], sb,
-                                  o + offsets[0] * outSize, count);
-                   });
+  forEachBinaryRow(
+      aStrides, bStrides, outShape, rank,
+      [&](const int64_t *offsets, int64_t count, int64_t sa, int64_t sb) {
+        binaryRowF32(op, a + offsets[1], sa, b + offsets[2], sb,
+                     o + offsets[0] * outSize, count);
+      });
 }
 
 /// out = f(a, b) for the integer dtypes.
@@ -235,36 +238,36 @@ template <typename T, typename R, typename F>
 void binaryLoop(F f, const T *a, const int64_t *aStrides, const T *b,
                 const int64_t *bStrides, R *out, const int64_t *outShape,
                 int rank) {
-  forEachBinaryRow(aStrides, bStrides, outShape, rank,
-                   [&](const int64_t *offsets, int64_t count, int64_t sa,
-                       int64_t sb) {
-                     binaryRow(f, a + offsets[1], sa, b + offsets[2], sb,
-                               out + offsets[0], count);
-                   });
+  forEachBinaryRow(
+      aStrides, bStrides, outShape, rank,
+      [&](const int64_t *offsets, int64_t count, int64_t sa, int64_t sb) {
+        binaryRow(f, a + offsets[1], sa, b + offsets[2], sb, out + offsets[0],
+                  count);
+      });
 }
 
 template <typename T>
-void binaryInteger(BinaryOp op, const T *a, const int64_t *aStrides,
-                   const T *b, const int64_t *bStrides, void *out,
-                   const int64_t *outShape, int rank) {
+void binaryInteger(BinaryOp op, const T *a, const int64_t *aStrides, const T *b,
+                   const int64_t *bStrides, void *out, const int64_t *outShape,
+                   int rank) {
   T *o = static_cast<T *>(out);
   uint8_t *flags = static_cast<uint8_t *>(out);
   switch (op) {
   case BinaryOp::Add:
-    return binaryLoop([](T x, T y) { return math::add(x, y); }, a, aStrides,
-                      b, bStrides, o, outShape, rank);
+    return binaryLoop([](T x, T y) { return math::add(x, y); }, a, aStrides, b,
+                      bStrides, o, outShape, rank);
   case BinaryOp::Sub:
-    return binaryLoop([](T x, T y) { return math::sub(x, y); }, a, aStrides,
-                      b, bStrides, o, outShape, rank);
+    return binaryLoop([](T x, T y) { return math::sub(x, y); }, a, aStrides, b,
+                      bStrides, o, outShape, rank);
   case BinaryOp::Mul:
-    return binaryLoop([](T x, T y) { return math::mul(x, y); }, a, aStrides,
-                      b, bStrides, o, outShape, rank);
+    return binaryLoop([](T x, T y) { return math::mul(x, y); }, a, aStrides, b,
+                      bStrides, o, outShape, rank);
   case BinaryOp::Div:
-    return binaryLoop([](T x, T y) { return math::divInt(x, y); }, a,
-                      aStrides, b, bStrides, o, outShape, rank);
+    return binaryLoop([](T x, T y) { return math::divInt(x, y); }, a, aStrides,
+                      b, bStrides, o, outShape, rank);
   case BinaryOp::Pow:
-    return binaryLoop([](T x, T y) { return math::powInt(x, y); }, a,
-                      aStrides, b, bStrides, o, outShape, rank);
+    return binaryLoop([](T x, T y) { return math::powInt(x, y); }, a, aStrides,
+                      b, bStrides, o, outShape, rank);
   case BinaryOp::Equal:
     return binaryLoop([](T x, T y) { return uint8_t(math::equal(x, y)); }, a,
                       aStrides, b, bStrides, flags, outShape, rank);
@@ -272,8 +275,8 @@ void binaryInteger(BinaryOp op, const T *a, const int64_t *aStrides,
     return binaryLoop([](T x, T y) { return uint8_t(math::less(x, y)); }, a,
                       aStrides, b, bStrides, flags, outShape, rank);
   case BinaryOp::Greater:
-    return binaryLoop([](T x, T y) { return uint8_t(math::greater(x, y)); },
-                      a, aStrides, b, bStrides, flags, outShape, rank);
+    return binaryLoop([](T x, T y) { return uint8_t(math::greater(x, y)); }, a,
+                      aStrides, b, bStrides, flags, outShape, rank);
   }
   cpu::fatalError("ssrt: unknown binary op %d", static_cast<int>(op));
 }

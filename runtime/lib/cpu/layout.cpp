@@ -58,31 +58,31 @@ void copyTiled(const StridedSpace<2> &s, int q, const T *src, T *dst) {
   const int64_t qSize = s.shape[q], jSize = s.shape[j];
   const int64_t qBlocks = (qSize + kTile - 1) / kTile;
   const int64_t dq = dstStrides[q], sj = srcStrides[j];
-  cpu::parallelRanges(outerCount * qBlocks, kTile * jSize, [&](int64_t begin,
-                                                               int64_t end) {
-    for (int64_t item = begin; item < end; ++item) {
-      int64_t outer = item / qBlocks, qb = item % qBlocks;
-      int64_t srcBase = 0, dstBase = 0;
-      for (int k = numOuter - 1; k >= 0; --k) {
-        int d = outerDims[k];
-        int64_t idx = outer % s.shape[d];
-        outer /= s.shape[d];
-        srcBase += idx * srcStrides[d];
-        dstBase += idx * dstStrides[d];
-      }
-      const int64_t i0 = qb * kTile,
-                    i1 = i0 + kTile < qSize ? i0 + kTile : qSize;
-      for (int64_t j0 = 0; j0 < jSize; j0 += kTile) {
-        const int64_t j1 = j0 + kTile < jSize ? j0 + kTile : jSize;
-        for (int64_t i = i0; i < i1; ++i) {
-          T *o = dst + dstBase + i * dq;
-          const T *p = src + srcBase + i;
-          for (int64_t jj = j0; jj < j1; ++jj)
-            o[jj] = p[jj * sj];
+  cpu::parallelRanges(
+      outerCount * qBlocks, kTile * jSize, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+          int64_t outer = item / qBlocks, qb = item % qBlocks;
+          int64_t srcBase = 0, dstBase = 0;
+          for (int k = numOuter - 1; k >= 0; --k) {
+            int d = outerDims[k];
+            int64_t idx = outer % s.shape[d];
+            outer /= s.shape[d];
+            srcBase += idx * srcStrides[d];
+            dstBase += idx * dstStrides[d];
+          }
+          const int64_t i0 = qb * kTile,
+                        i1 = i0 + kTile < qSize ? i0 + kTile : qSize;
+          for (int64_t j0 = 0; j0 < jSize; j0 += kTile) {
+            const int64_t j1 = j0 + kTile < jSize ? j0 + kTile : jSize;
+            for (int64_t i = i0; i < i1; ++i) {
+              T *o = dst + dstBase + i * dq;
+              const T *p = src + srcBase + i;
+              for (int64_t jj = j0; jj < j1; ++jj)
+                o[jj] = p[jj * sj];
+            }
+          }
         }
-      }
-    }
-  });
+      });
 }
 
 template <typename T>
@@ -168,8 +168,8 @@ void transpose(const void *x, void *y, const int64_t *inShape,
 }
 
 void slice(const void *x, void *y, const int64_t *inShape,
-           const int64_t *outShape, const int64_t *starts,
-           const int64_t *steps, int rank, size_t elemSize) {
+           const int64_t *outShape, const int64_t *starts, const int64_t *steps,
+           int rank, size_t elemSize) {
   if (rank > kMaxDims)
     cpu::fatalError("ssrt: rank %d exceeds the supported %d", rank, kMaxDims);
   int64_t inStrides[kMaxDims], srcStrides[kMaxDims];
@@ -185,46 +185,46 @@ void slice(const void *x, void *y, const int64_t *inShape,
                    srcStrides, y, outShape, rank, elemSize);
 }
 
-void concat(const void *const *inputs, const int64_t *axisSizes, int n,
-            void *y, int64_t outer, int64_t inner, size_t elemSize) {
+void concat(const void *const *inputs, const int64_t *axisSizes, int n, void *y,
+            int64_t outer, int64_t inner, size_t elemSize) {
   const int64_t rowBytes = inner * static_cast<int64_t>(elemSize);
   int64_t outRowBytes = 0;
   for (int i = 0; i < n; ++i)
     outRowBytes += axisSizes[i] * rowBytes;
   char *out = static_cast<char *>(y);
-  cpu::parallelRanges(outer, outRowBytes / 4 + 1, [&](int64_t begin,
-                                                      int64_t end) {
-    for (int64_t o = begin; o < end; ++o) {
-      char *dst = out + o * outRowBytes;
-      for (int i = 0; i < n; ++i) {
-        const int64_t bytes = axisSizes[i] * rowBytes;
-        std::memcpy(dst, static_cast<const char *>(inputs[i]) + o * bytes,
-                    static_cast<size_t>(bytes));
-        dst += bytes;
-      }
-    }
-  });
+  cpu::parallelRanges(
+      outer, outRowBytes / 4 + 1, [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+          char *dst = out + o * outRowBytes;
+          for (int i = 0; i < n; ++i) {
+            const int64_t bytes = axisSizes[i] * rowBytes;
+            std::memcpy(dst, static_cast<const char *>(inputs[i]) + o * bytes,
+                        static_cast<size_t>(bytes));
+            dst += bytes;
+          }
+        }
+      });
 }
 
-void split(const void *x, void *const *outputs, const int64_t *axisSizes,
-           int n, int64_t outer, int64_t inner, size_t elemSize) {
+void split(const void *x, void *const *outputs, const int64_t *axisSizes, int n,
+           int64_t outer, int64_t inner, size_t elemSize) {
   const int64_t rowBytes = inner * static_cast<int64_t>(elemSize);
   int64_t inRowBytes = 0;
   for (int i = 0; i < n; ++i)
     inRowBytes += axisSizes[i] * rowBytes;
   const char *in = static_cast<const char *>(x);
-  cpu::parallelRanges(outer, inRowBytes / 4 + 1, [&](int64_t begin,
-                                                     int64_t end) {
-    for (int64_t o = begin; o < end; ++o) {
-      const char *src = in + o * inRowBytes;
-      for (int i = 0; i < n; ++i) {
-        const int64_t bytes = axisSizes[i] * rowBytes;
-        std::memcpy(static_cast<char *>(outputs[i]) + o * bytes, src,
-                    static_cast<size_t>(bytes));
-        src += bytes;
-      }
-    }
-  });
+  cpu::parallelRanges(
+      outer, inRowBytes / 4 + 1, [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+          const char *src = in + o * inRowBytes;
+          for (int i = 0; i < n; ++i) {
+            const int64_t bytes = axisSizes[i] * rowBytes;
+            std::memcpy(static_cast<char *>(outputs[i]) + o * bytes, src,
+                        static_cast<size_t>(bytes));
+            src += bytes;
+          }
+        }
+      });
 }
 
 namespace {
@@ -245,8 +245,7 @@ void gatherTyped(const char *data, const I *indices, char *y, int64_t outer,
   }
   const int64_t rowBytes = inner * static_cast<int64_t>(elemSize);
   const int64_t items = outer * numIndices;
-  cpu::parallelRanges(items, rowBytes / 4 + 1, [&](int64_t begin,
-                                                   int64_t end) {
+  cpu::parallelRanges(items, rowBytes / 4 + 1, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       int64_t o = item / numIndices, i = item % numIndices;
       int64_t idx = static_cast<int64_t>(indices[i]);
@@ -261,8 +260,8 @@ void gatherTyped(const char *data, const I *indices, char *y, int64_t outer,
 } // namespace
 
 void gather(const void *data, const void *indices, DType indexType, void *y,
-            int64_t outer, int64_t axisSize, int64_t inner,
-            int64_t numIndices, size_t elemSize) {
+            int64_t outer, int64_t axisSize, int64_t inner, int64_t numIndices,
+            size_t elemSize) {
   const char *d = static_cast<const char *>(data);
   char *out = static_cast<char *>(y);
   switch (indexType) {

@@ -4,7 +4,7 @@
 #ifndef SSRT_CPU_MULTIVERSION_H
 #define SSRT_CPU_MULTIVERSION_H
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
     __GNUC__ >= 12 && !defined(SSRT_NO_MULTIVERSION)
 #define SSRT_MULTIVERSION                                                      \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

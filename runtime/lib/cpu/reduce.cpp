@@ -1,5 +1,7 @@
 // Sum / Mean / Max reductions over any set of dimensions.
 #include "fatal_error.h"
+#include "lane_reductions.h"
+#include "multiversion.h"
 #include "ssrt/kernels.h"
 #include "strided_iteration.h"
 
@@ -9,32 +11,51 @@ namespace ssrt {
 
 namespace {
 
-/// Sum of a contiguous run with several partial sums, which vectorises and
-/// loses less precision than one running total.
-float sumRun(const float *x, int64_t n) {
-  constexpr int kLanes = 8;
-  float lanes[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l)
-      lanes[l] += x[i + l];
-  float total = 0.0f;
-  for (; i < n; ++i)
-    total += x[i];
-  for (int l = 0; l < kLanes; ++l)
-    total += lanes[l];
-  return total;
-}
-
-float maxRun(const float *x, int64_t n) {
-  float best = std::numeric_limits<float>::lowest();
-  for (int64_t i = 0; i < n; ++i)
-    best = x[i] > best ? x[i] : best;
-  return best;
-}
+using cpu::maxOf;
+using cpu::sumOf;
 
 float initialValue(ReduceOp op) {
   return op == ReduceOp::Max ? std::numeric_limits<float>::lowest() : 0.0f;
+}
+
+/// y[o] = reduce(x[o, :]) for rows [begin, end) of length `len`.
+SSRT_MULTIVERSION
+void reduceRows(ReduceOp op, const float *x, float *y, int64_t len, float count,
+                int64_t begin, int64_t end) {
+  for (int64_t o = begin; o < end; ++o) {
+    const float *run = x + o * len;
+    if (op == ReduceOp::Max)
+      y[o] = maxOf(run, len);
+    else if (op == ReduceOp::Mean)
+      y[o] = sumOf(run, len) / count;
+    else
+      y[o] = sumOf(run, len);
+  }
+}
+
+/// y[o, :] = reduce over m of x[o, m, :] for blocks [begin, end).
+SSRT_MULTIVERSION
+void reduceMiddle(ReduceOp op, const float *x, float *y, int64_t middle,
+                  int64_t inner, float count, int64_t begin, int64_t end) {
+  for (int64_t o = begin; o < end; ++o) {
+    float *dst = y + o * inner;
+    const float *block = x + o * middle * inner;
+    for (int64_t j = 0; j < inner; ++j)
+      dst[j] = block[j];
+    for (int64_t m = 1; m < middle; ++m) {
+      const float *row = block + m * inner;
+      if (op == ReduceOp::Max) {
+        for (int64_t j = 0; j < inner; ++j)
+          dst[j] = row[j] > dst[j] ? row[j] : dst[j];
+      } else {
+        for (int64_t j = 0; j < inner; ++j)
+          dst[j] += row[j];
+      }
+    }
+    if (op == ReduceOp::Mean)
+      for (int64_t j = 0; j < inner; ++j)
+        dst[j] /= count;
+  }
 }
 
 } // namespace
@@ -113,38 +134,16 @@ void reduce(ReduceOp op, const float *x, float *y, const int64_t *shape,
     }
   }
 
+  const float count = static_cast<float>(reducedCount);
   if (simple && inner == 1) {
     cpu::parallelRanges(outer, middle, [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) {
-        const float *run = x + o * middle;
-        y[o] = op == ReduceOp::Max ? maxRun(run, middle)
-                                   : finish(sumRun(run, middle));
-      }
+      reduceRows(op, x, y, middle, count, begin, end);
     });
     return;
   }
   if (simple) {
-    cpu::parallelRanges(outer, middle * inner, [&](int64_t begin,
-                                                   int64_t end) {
-      for (int64_t o = begin; o < end; ++o) {
-        float *dst = y + o * inner;
-        const float *block = x + o * middle * inner;
-        for (int64_t j = 0; j < inner; ++j)
-          dst[j] = block[j];
-        for (int64_t m = 1; m < middle; ++m) {
-          const float *row = block + m * inner;
-          if (op == ReduceOp::Max) {
-            for (int64_t j = 0; j < inner; ++j)
-              dst[j] = row[j] > dst[j] ? row[j] : dst[j];
-          } else {
-            for (int64_t j = 0; j < inner; ++j)
-              dst[j] += row[j];
-          }
-        }
-        if (op == ReduceOp::Mean)
-          for (int64_t j = 0; j < inner; ++j)
-            dst[j] = finish(dst[j]);
-      }
+    cpu::parallelRanges(outer, middle * inner, [&](int64_t begin, int64_t end) {
+      reduceMiddle(op, x, y, middle, inner, count, begin, end);
     });
     return;
   }
@@ -170,10 +169,10 @@ void reduce(ReduceOp op, const float *x, float *y, const int64_t *shape,
     if (innerStride == 0) {
       float &acc = y[yOff];
       if (op == ReduceOp::Max) {
-        float m = maxRun(run, innerLen);
+        float m = maxOf(run, innerLen);
         acc = m > acc ? m : acc;
       } else {
-        acc += sumRun(run, innerLen);
+        acc += sumOf(run, innerLen);
       }
     } else {
       float *dst = y + yOff;

@@ -1,10 +1,12 @@
 // N-d Resize (nearest and N-linear) with ONNX coordinate transformation
 // modes, computed in float like onnxruntime.
 #include "fatal_error.h"
+#include "multiversion.h"
 #include "ssrt/kernels.h"
 #include "strided_iteration.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace ssrt {
@@ -20,10 +22,15 @@ float sourceCoordinate(CoordMode coord, int64_t o, float scale, int64_t in,
     return (x + 0.5f) / scale - 0.5f;
   case CoordMode::PytorchHalfPixel:
     return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
-  case CoordMode::AlignCorners:
-    return out == 1 ? 0.0f
-                    : x * static_cast<float>(in - 1) /
-                          static_cast<float>(out - 1);
+  case CoordMode::AlignCorners: {
+    // ONNX measures the resized length as in * scale, which differs from
+    // the (floored) output size when scales rather than sizes were given.
+    float resized = static_cast<float>(in) * scale;
+    (void)out;
+    return resized <= 1.0f
+               ? 0.0f
+               : x * static_cast<float>(in - 1) / (resized - 1.0f);
+  }
   case CoordMode::Asymmetric:
     return x / scale;
   }
@@ -58,6 +65,40 @@ struct AxisTable {
   bool interpolated = false;
 };
 
+/// One output row: the weighted sum over the corner source rows of each
+/// row's value at the inner dim's source index (or its two neighbours).
+SSRT_MULTIVERSION
+void resizeRow(const float *x, float *out, int64_t width,
+               const int64_t *cornerOffsets, const float *cornerWeights,
+               int numCorners, const int64_t *lo, const int64_t *hi,
+               const float *weight, bool innerInterpolated) {
+  if (numCorners == 1) {
+    const float *src = x + cornerOffsets[0];
+    if (!innerInterpolated) {
+      for (int64_t j = 0; j < width; ++j)
+        out[j] = src[lo[j]];
+    } else {
+      for (int64_t j = 0; j < width; ++j)
+        out[j] = (1.0f - weight[j]) * src[lo[j]] + weight[j] * src[hi[j]];
+    }
+    return;
+  }
+  for (int64_t j = 0; j < width; ++j)
+    out[j] = 0.0f;
+  for (int c = 0; c < numCorners; ++c) {
+    const float *src = x + cornerOffsets[c];
+    const float cw = cornerWeights[c];
+    if (!innerInterpolated) {
+      for (int64_t j = 0; j < width; ++j)
+        out[j] += cw * src[lo[j]];
+    } else {
+      for (int64_t j = 0; j < width; ++j)
+        out[j] +=
+            cw * ((1.0f - weight[j]) * src[lo[j]] + weight[j] * src[hi[j]]);
+    }
+  }
+}
+
 } // namespace
 
 void resize(const float *x, float *y, const int64_t *inShape,
@@ -84,9 +125,8 @@ void resize(const float *x, float *y, const int64_t *inShape,
   std::vector<AxisTable> tables(static_cast<size_t>(rank));
   for (int d = 0; d < rank; ++d) {
     const int64_t in = inShape[d], out = outShape[d];
-    const float scale = scales ? scales[d]
-                               : static_cast<float>(out) /
-                                     static_cast<float>(in);
+    const float scale =
+        scales ? scales[d] : static_cast<float>(out) / static_cast<float>(in);
     AxisTable &t = tables[d];
     t.lo.resize(static_cast<size_t>(out));
     t.hi.resize(t.lo.size());
@@ -128,66 +168,49 @@ void resize(const float *x, float *y, const int64_t *inShape,
   const int numCorners = 1 << numInterpolatedOuter;
   const AxisTable &inner = tables[last];
 
-  cpu::parallelRanges(rows, width * numCorners, [&](int64_t begin,
-                                                    int64_t end) {
-    std::vector<int64_t> cornerOffsets(static_cast<size_t>(numCorners));
-    std::vector<float> cornerWeights(static_cast<size_t>(numCorners));
-    int64_t index[cpu::kMaxDims];
-    for (int64_t row = begin; row < end; ++row) {
-      int64_t rem = row, base = 0;
-      for (int d = last - 1; d >= 0; --d) {
-        index[d] = rem % outShape[d];
-        rem /= outShape[d];
-        if (!tables[d].interpolated)
-          base += tables[d].lo[index[d]];
-      }
-      // Every combination of the low/high neighbour along the interpolated
-      // outer dims, with the product of its weights.
-      for (int c = 0; c < numCorners; ++c) {
-        int64_t off = base;
-        float wgt = 1.0f;
-        for (int k = 0; k < numInterpolatedOuter; ++k) {
-          const AxisTable &t = tables[interpolatedOuter[k]];
-          int64_t o = index[interpolatedOuter[k]];
-          bool high = (c >> k) & 1;
-          off += high ? t.hi[o] : t.lo[o];
-          wgt *= high ? t.weight[o] : 1.0f - t.weight[o];
-        }
-        cornerOffsets[c] = off;
-        cornerWeights[c] = wgt;
-      }
-      float *out = y + row * width;
-      const float *src0 = x + cornerOffsets[0];
-      if (mode == ResizeMode::Nearest || numCorners == 1) {
-        if (!inner.interpolated) {
-          for (int64_t j = 0; j < width; ++j)
-            out[j] = src0[inner.lo[j]];
-        } else {
-          for (int64_t j = 0; j < width; ++j) {
-            float w = inner.weight[j];
-            out[j] = (1.0f - w) * src0[inner.lo[j]] + w * src0[inner.hi[j]];
+  cpu::parallelRanges(
+      rows, width * numCorners, [&](int64_t begin, int64_t end) {
+        std::vector<int64_t> cornerOffsets(static_cast<size_t>(numCorners));
+        std::vector<float> cornerWeights(static_cast<size_t>(numCorners));
+        int64_t index[cpu::kMaxDims];
+        int64_t previousOffset = -1;
+        for (int64_t row = begin; row < end; ++row) {
+          int64_t rem = row, base = 0;
+          for (int d = last - 1; d >= 0; --d) {
+            index[d] = rem % outShape[d];
+            rem /= outShape[d];
+            if (!tables[d].interpolated)
+              base += tables[d].lo[index[d]];
           }
-        }
-        continue;
-      }
-      for (int64_t j = 0; j < width; ++j)
-        out[j] = 0.0f;
-      for (int c = 0; c < numCorners; ++c) {
-        const float *src = x + cornerOffsets[c];
-        const float cw = cornerWeights[c];
-        if (!inner.interpolated) {
-          for (int64_t j = 0; j < width; ++j)
-            out[j] += cw * src[inner.lo[j]];
-        } else {
-          for (int64_t j = 0; j < width; ++j) {
-            float w = inner.weight[j];
-            out[j] +=
-                cw * ((1.0f - w) * src[inner.lo[j]] + w * src[inner.hi[j]]);
+          // Every combination of the low/high neighbour along the interpolated
+          // outer dims, with the product of its weights.
+          for (int c = 0; c < numCorners; ++c) {
+            int64_t off = base;
+            float wgt = 1.0f;
+            for (int k = 0; k < numInterpolatedOuter; ++k) {
+              const AxisTable &t = tables[interpolatedOuter[k]];
+              int64_t o = index[interpolatedOuter[k]];
+              bool high = (c >> k) & 1;
+              off += high ? t.hi[o] : t.lo[o];
+              wgt *= high ? t.weight[o] : 1.0f - t.weight[o];
+            }
+            cornerOffsets[c] = off;
+            cornerWeights[c] = wgt;
           }
+          float *out = y + row * width;
+          // Rows that read the same source row (nearest upsampling) repeat the
+          // previous output row.
+          if (numCorners == 1 && row > begin &&
+              cornerOffsets[0] == previousOffset) {
+            std::memcpy(out, out - width, static_cast<size_t>(width) * 4);
+            continue;
+          }
+          previousOffset = cornerOffsets[0];
+          resizeRow(x, out, width, cornerOffsets.data(), cornerWeights.data(),
+                    numCorners, inner.lo.data(), inner.hi.data(),
+                    inner.weight.data(), inner.interpolated);
         }
-      }
-    }
-  });
+      });
 }
 
 } // namespace ssrt

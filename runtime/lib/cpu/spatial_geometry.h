@@ -5,7 +5,9 @@
 
 #include "fatal_error.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace ssrt {
 namespace cpu {
@@ -55,6 +57,32 @@ inline void validRange(int64_t count, int64_t stride, int64_t offset,
   if (lo > hi)
     lo = hi;
 }
+
+/// Per kernel-width tap kw of a geometry: the output columns [lo, hi) whose
+/// input column is inside the row, and that input column's offset for
+/// output column 0 (kw * dilation - pad). Computed once per kernel call so
+/// the row loops need no divisions.
+struct WidthTaps {
+  std::vector<int64_t> lo, hi, offset;
+  int64_t interiorLo = 0, interiorHi = 0; // columns where every tap is inside
+
+  explicit WidthTaps(const SpatialGeometry &g) {
+    const size_t k = static_cast<size_t>(g.kernel[2]);
+    lo.resize(k);
+    hi.resize(k);
+    offset.resize(k);
+    interiorLo = 0;
+    interiorHi = g.out[2];
+    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+      offset[kw] = kw * g.dilation[2] - g.pad[2];
+      validRange(g.out[2], g.stride[2], offset[kw], g.in[2], lo[kw], hi[kw]);
+      interiorLo = lo[kw] > interiorLo ? lo[kw] : interiorLo;
+      interiorHi = hi[kw] < interiorHi ? hi[kw] : interiorHi;
+    }
+    if (interiorHi < interiorLo)
+      interiorHi = interiorLo;
+  }
+};
 
 } // namespace cpu
 } // namespace ssrt

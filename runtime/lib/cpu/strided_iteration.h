@@ -151,8 +151,7 @@ void forEachRow(const StridedSpace<K> &s, RowFn rowFn,
 #pragma omp parallel
   {
     int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    forEachRowInRange(s, total * t / threads, total * (t + 1) / threads,
-                      rowFn);
+    forEachRowInRange(s, total * t / threads, total * (t + 1) / threads, rowFn);
   }
 }
 

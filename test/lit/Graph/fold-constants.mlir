@@ -1,4 +1,4 @@
-// RUN: ssc-opt %s -split-input-file -graph-fold-constants | FileCheck %s
+// RUN: ssc-opt %s -split-input-file -graph-fold-constants -mlir-print-debuginfo | FileCheck %s
 
 // The shape subgraph of a Reshape that exporters emit (Shape -> Gather ->
 // Unsqueeze -> Concat, with Shape already a constant after import) folds to
@@ -99,7 +99,7 @@ func.func @data_movement() -> (tensor<3x2xi32>, tensor<2x2xi32>, tensor<2x3xi32>
 // Identity reshapes, transposes, casts and slices of runtime values fold to
 // their input.
 // CHECK-LABEL: func.func @identities
-// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-SAME:    (%[[X:[^:]*]]: tensor<2x3xf32>
 // CHECK-NEXT:    return %[[X]], %[[X]], %[[X]], %[[X]]
 func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
   %0 = graph.reshape %x {shape = array<i64: 2, 3>} : tensor<2x3xf32> -> tensor<2x3xf32>
@@ -132,4 +132,26 @@ func.func @not_folded(%x: tensor<3xi64>) -> (tensor<3xi64>, tensor<3xi64>, tenso
   %3 = graph.broadcast_to %one {shape = array<i64: 300, 300>} : tensor<f32> -> tensor<300x300xf32>
   %dead = graph.exp %3 : tensor<300x300xf32> -> tensor<300x300xf32>
   return %0, %1, %2, %3 : tensor<3xi64>, tensor<3xi64>, tensor<i64>, tensor<300x300xf32>
+}
+
+// -----
+
+// Equal initializers stay separate ops with their own names, and a folded
+// constant takes the name of the node that computed it.
+// CHECK-LABEL: func.func @locations
+// CHECK:         graph.constant dense<1.000000e+00> : tensor<3xf32> loc(#[[BIAS_A:.*]])
+// CHECK:         graph.constant dense<1.000000e+00> : tensor<3xf32> loc(#[[BIAS_B:.*]])
+// CHECK:         graph.constant dense<[3, 1]> : tensor<2xi64> loc(#[[SHAPE:.*]])
+// CHECK-DAG:   #[[BIAS_A]] = loc("bias_a")
+// CHECK-DAG:   #[[BIAS_B]] = loc("bias_b")
+// CHECK-DAG:   #[[SHAPE]] = loc("shape_concat")
+func.func @locations(%x: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<2xi64>) {
+  %a = graph.constant dense<1.0> : tensor<3xf32> loc("bias_a")
+  %b = graph.constant dense<1.0> : tensor<3xf32> loc("bias_b")
+  %0 = graph.add %x, %a : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32> loc("add_a")
+  %1 = graph.add %x, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32> loc("add_b")
+  %three = graph.constant dense<3> : tensor<1xi64> loc("three")
+  %one = graph.constant dense<1> : tensor<1xi64> loc("one")
+  %2 = graph.concat %three, %one {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64> loc("shape_concat")
+  return %0, %1, %2 : tensor<3xf32>, tensor<3xf32>, tensor<2xi64>
 }

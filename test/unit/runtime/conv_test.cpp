@@ -12,8 +12,8 @@ namespace {
 
 struct ConvCase {
   const char *name;
-  Shape x;      // [N, C, spatial...]
-  Shape w;      // conv: [O, C/group, k...]; transpose: [C, O/group, k...]
+  Shape x; // [N, C, spatial...]
+  Shape w; // conv: [O, C/group, k...]; transpose: [C, O/group, k...]
   Shape stride, padBegin, padEnd, dilation;
   int64_t group;
   bool bias;
@@ -49,14 +49,13 @@ std::vector<float> naiveConv(const ConvCase &c, const std::vector<float> &x,
             Shape ip(sr);
             bool inside = true;
             for (size_t d = 0; d < sr; ++d) {
-              ip[d] = op[d] * c.stride[d] - c.padBegin[d] +
-                      kp[d] * c.dilation[d];
+              ip[d] =
+                  op[d] * c.stride[d] - c.padBegin[d] + kp[d] * c.dilation[d];
               inside &= ip[d] >= 0 && ip[d] < xSpatial[d];
             }
             if (!inside)
               continue;
-            float xv = x[(n * C + g * Cg + ci) * count(xSpatial) +
-                         dot(ip, xs)];
+            float xv = x[(n * C + g * Cg + ci) * count(xSpatial) + dot(ip, xs)];
             float wv = w[(o * Cg + ci) * count(kSpatial) + kk];
             s += double(xv) * wv;
           }
@@ -110,8 +109,8 @@ std::vector<float> naiveConvTranspose(const ConvCase &c,
             Shape op(sr);
             bool inside = true;
             for (size_t d = 0; d < sr; ++d) {
-              op[d] = ip[d] * c.stride[d] - c.padBegin[d] +
-                      kp[d] * c.dilation[d];
+              op[d] =
+                  ip[d] * c.stride[d] - c.padBegin[d] + kp[d] * c.dilation[d];
               inside &= op[d] >= 0 && op[d] < ySpatial[d];
             }
             if (!inside)
@@ -141,8 +140,7 @@ void checkConvTranspose(const ConvCase &c) {
   std::vector<float> y(static_cast<size_t>(count(yShape)), 123.0f);
   convTranspose(x.data(), w.data(), c.bias ? bias.data() : nullptr, y.data(),
                 static_cast<int>(sr), c.x.data(), c.w.data(), yShape.data(),
-                c.stride.data(), c.padBegin.data(), c.dilation.data(),
-                c.group);
+                c.stride.data(), c.padBegin.data(), c.dilation.data(), c.group);
   requireClose(y, naiveConvTranspose(c, x, w, bias, yShape), 1e-5f);
 }
 
@@ -150,34 +148,125 @@ void checkConvTranspose(const ConvCase &c) {
 
 TEST_CASE("conv matches the naive definition", "[conv]") {
   std::vector<ConvCase> cases = {
-      {"2d 3x3 pad 1", {1, 3, 7, 6}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1},
-       {1, 1}, 1, true},
-      {"2d stride 2 asymmetric pad", {2, 2, 9, 8}, {3, 2, 3, 2}, {2, 2},
-       {1, 0}, {0, 1}, {1, 1}, 1, true},
-      {"2d dilation 2", {1, 2, 10, 9}, {2, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2},
-       {2, 2}, 1, false},
-      {"2d groups 2", {2, 4, 6, 6}, {6, 2, 3, 3}, {1, 2}, {1, 1}, {1, 1},
-       {1, 1}, 2, true},
-      {"2d depthwise stride 2", {2, 5, 9, 11}, {5, 1, 3, 3}, {2, 2}, {1, 1},
-       {1, 1}, {1, 1}, 5, true},
-      {"2d depthwise multiplier 2 dilated", {1, 3, 8, 8}, {6, 1, 3, 3},
-       {1, 1}, {2, 2}, {2, 2}, {2, 2}, 3, false},
-      {"2d pointwise 1x1", {2, 8, 5, 5}, {4, 8, 1, 1}, {1, 1}, {0, 0}, {0, 0},
-       {1, 1}, 1, true},
-      {"2d 1x1 stride 2", {1, 4, 6, 6}, {3, 4, 1, 1}, {2, 2}, {0, 0}, {0, 0},
-       {1, 1}, 1, true},
-      {"2d kernel 5 stride 3 pad 2", {1, 2, 12, 10}, {2, 2, 5, 5}, {3, 3},
-       {2, 2}, {2, 2}, {1, 1}, 1, true},
+      {"2d 3x3 pad 1",
+       {1, 3, 7, 6},
+       {4, 3, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"2d stride 2 asymmetric pad",
+       {2, 2, 9, 8},
+       {3, 2, 3, 2},
+       {2, 2},
+       {1, 0},
+       {0, 1},
+       {1, 1},
+       1,
+       true},
+      {"2d dilation 2",
+       {1, 2, 10, 9},
+       {2, 2, 3, 3},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {2, 2},
+       1,
+       false},
+      {"2d groups 2",
+       {2, 4, 6, 6},
+       {6, 2, 3, 3},
+       {1, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       2,
+       true},
+      {"2d depthwise stride 2",
+       {2, 5, 9, 11},
+       {5, 1, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       5,
+       true},
+      {"2d depthwise multiplier 2 dilated",
+       {1, 3, 8, 8},
+       {6, 1, 3, 3},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {2, 2},
+       3,
+       false},
+      {"2d pointwise 1x1",
+       {2, 8, 5, 5},
+       {4, 8, 1, 1},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"2d 1x1 stride 2",
+       {1, 4, 6, 6},
+       {3, 4, 1, 1},
+       {2, 2},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"2d kernel 5 stride 3 pad 2",
+       {1, 2, 12, 10},
+       {2, 2, 5, 5},
+       {3, 3},
+       {2, 2},
+       {2, 2},
+       {1, 1},
+       1,
+       true},
       {"1d", {2, 3, 15}, {4, 3, 4}, {2}, {1}, {2}, {1}, 1, true},
       {"1d depthwise", {1, 4, 10}, {4, 1, 3}, {1}, {1}, {1}, {1}, 4, true},
-      {"3d", {1, 2, 5, 6, 4}, {3, 2, 3, 3, 2}, {1, 2, 1}, {1, 1, 0},
-       {1, 0, 1}, {1, 1, 2}, 1, true},
-      {"3d groups", {1, 4, 4, 4, 4}, {4, 2, 2, 2, 2}, {1, 1, 1}, {0, 0, 0},
-       {1, 1, 1}, {1, 1, 1}, 2, false},
-      {"large im2col", {1, 16, 32, 32}, {32, 16, 3, 3}, {1, 1}, {1, 1},
-       {1, 1}, {1, 1}, 1, true},
-      {"many small groups", {2, 32, 8, 8}, {32, 4, 3, 3}, {1, 1}, {1, 1},
-       {1, 1}, {1, 1}, 8, true},
+      {"3d",
+       {1, 2, 5, 6, 4},
+       {3, 2, 3, 3, 2},
+       {1, 2, 1},
+       {1, 1, 0},
+       {1, 0, 1},
+       {1, 1, 2},
+       1,
+       true},
+      {"3d groups",
+       {1, 4, 4, 4, 4},
+       {4, 2, 2, 2, 2},
+       {1, 1, 1},
+       {0, 0, 0},
+       {1, 1, 1},
+       {1, 1, 1},
+       2,
+       false},
+      {"large im2col",
+       {1, 16, 32, 32},
+       {32, 16, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"many small groups",
+       {2, 32, 8, 8},
+       {32, 4, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       8,
+       true},
   };
   for (const ConvCase &c : cases)
     checkConv(c);
@@ -185,19 +274,62 @@ TEST_CASE("conv matches the naive definition", "[conv]") {
 
 TEST_CASE("convTranspose matches the naive definition", "[conv]") {
   std::vector<ConvCase> cases = {
-      {"2d stride 1", {1, 2, 4, 5}, {2, 3, 3, 3}, {1, 1}, {0, 0}, {0, 0},
-       {1, 1}, 1, true},
-      {"2d stride 2 pad 1", {2, 3, 5, 4}, {3, 2, 3, 3}, {2, 2}, {1, 1},
-       {1, 1}, {1, 1}, 1, true},
-      {"2d stride 2 output padding", {1, 2, 3, 3}, {2, 2, 3, 3}, {2, 2},
-       {1, 1}, {1, 1}, {1, 1}, 1, false, {1, 1}},
-      {"2d groups 2 dilation 2", {1, 4, 4, 4}, {4, 3, 2, 2}, {1, 2}, {0, 1},
-       {0, 0}, {2, 2}, 2, true},
-      {"2d kernel 4 stride 2 (upsampler)", {1, 8, 6, 6}, {8, 4, 4, 4},
-       {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      {"2d stride 1",
+       {1, 2, 4, 5},
+       {2, 3, 3, 3},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"2d stride 2 pad 1",
+       {2, 3, 5, 4},
+       {3, 2, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"2d stride 2 output padding",
+       {1, 2, 3, 3},
+       {2, 2, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       false,
+       {1, 1}},
+      {"2d groups 2 dilation 2",
+       {1, 4, 4, 4},
+       {4, 3, 2, 2},
+       {1, 2},
+       {0, 1},
+       {0, 0},
+       {2, 2},
+       2,
+       true},
+      {"2d kernel 4 stride 2 (upsampler)",
+       {1, 8, 6, 6},
+       {8, 4, 4, 4},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
       {"1d stride 3", {2, 2, 5}, {2, 3, 4}, {3}, {1}, {0}, {1}, 1, true},
-      {"3d", {1, 2, 3, 3, 2}, {2, 2, 2, 2, 2}, {2, 1, 2}, {0, 1, 0},
-       {0, 0, 1}, {1, 1, 1}, 1, true},
+      {"3d",
+       {1, 2, 3, 3, 2},
+       {2, 2, 2, 2, 2},
+       {2, 1, 2},
+       {0, 1, 0},
+       {0, 0, 1},
+       {1, 1, 1},
+       1,
+       true},
   };
   for (const ConvCase &c : cases)
     checkConvTranspose(c);
@@ -230,18 +362,48 @@ Shape poolOutShape(const PoolCase &c) {
 
 TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
   std::vector<PoolCase> cases = {
-      {"2x2 stride 2", {1, 2, 6, 6}, {2, 2}, {2, 2}, {0, 0}, {0, 0}, {1, 1},
+      {"2x2 stride 2",
+       {1, 2, 6, 6},
+       {2, 2},
+       {2, 2},
+       {0, 0},
+       {0, 0},
+       {1, 1},
        false},
-      {"3x3 stride 2 pad 1", {2, 3, 7, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1},
-       {1, 1}, false},
-      {"3x3 stride 2 ceil", {1, 1, 6, 7}, {3, 3}, {2, 2}, {0, 0}, {0, 0},
-       {1, 1}, true},
-      {"asymmetric pads ceil", {1, 2, 5, 5}, {2, 3}, {2, 2}, {1, 0}, {0, 1},
-       {1, 1}, true},
+      {"3x3 stride 2 pad 1",
+       {2, 3, 7, 8},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       false},
+      {"3x3 stride 2 ceil",
+       {1, 1, 6, 7},
+       {3, 3},
+       {2, 2},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       true},
+      {"asymmetric pads ceil",
+       {1, 2, 5, 5},
+       {2, 3},
+       {2, 2},
+       {1, 0},
+       {0, 1},
+       {1, 1},
+       true},
       {"dilated", {1, 2, 9, 9}, {3, 3}, {1, 2}, {2, 2}, {2, 2}, {2, 2}, false},
       {"1d", {2, 3, 11}, {3}, {2}, {1}, {1}, {1}, false},
-      {"3d", {1, 2, 5, 4, 6}, {2, 2, 3}, {2, 1, 2}, {1, 0, 1}, {0, 1, 1},
-       {1, 1, 1}, false},
+      {"3d",
+       {1, 2, 5, 4, 6},
+       {2, 2, 3},
+       {2, 1, 2},
+       {1, 0, 1},
+       {0, 1, 1},
+       {1, 1, 1},
+       false},
       {"global", {2, 4, 5, 7}, {5, 7}, {1, 1}, {0, 0}, {0, 0}, {1, 1}, false},
   };
   for (const PoolCase &c : cases) {
@@ -265,8 +427,7 @@ TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
           // Window positions inside input + both pads (ceil-mode overhang
           // beyond the end pad is not counted).
           int64_t start = op[d] * c.stride[d] - c.padBegin[d];
-          int64_t end = std::min(start + c.kernel[d],
-                                 c.x[2 + d] + c.padEnd[d]);
+          int64_t end = std::min(start + c.kernel[d], c.x[2 + d] + c.padEnd[d]);
           includePad *= end - start;
         }
         for (int64_t kk = 0; kk < count(c.kernel); ++kk) {
@@ -290,9 +451,9 @@ TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
       }
 
     std::vector<float> y(static_cast<size_t>(count(yShape)));
-    maxPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(),
-            yShape.data(), c.kernel.data(), c.stride.data(),
-            c.padBegin.data(), c.dilation.data());
+    maxPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(), yShape.data(),
+            c.kernel.data(), c.stride.data(), c.padBegin.data(),
+            c.dilation.data());
     requireClose(y, wantMax, 0.0f);
 
     bool dilated = false;
@@ -300,13 +461,13 @@ TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
       dilated |= d != 1;
     if (dilated)
       continue; // AveragePool has no dilations
-    avgPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(),
-            yShape.data(), c.kernel.data(), c.stride.data(),
-            c.padBegin.data(), c.padEnd.data(), false);
+    avgPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(), yShape.data(),
+            c.kernel.data(), c.stride.data(), c.padBegin.data(),
+            c.padEnd.data(), false);
     requireClose(y, wantAvgExcl, 1e-5f);
-    avgPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(),
-            yShape.data(), c.kernel.data(), c.stride.data(),
-            c.padBegin.data(), c.padEnd.data(), true);
+    avgPool(x.data(), y.data(), static_cast<int>(sr), c.x.data(), yShape.data(),
+            c.kernel.data(), c.stride.data(), c.padBegin.data(),
+            c.padEnd.data(), true);
     requireClose(y, wantAvgIncl, 1e-5f);
   }
 }
@@ -314,8 +475,7 @@ TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
 TEST_CASE("avgPool count_include_pad on the ONNX example", "[conv]") {
   // averagepool_2d_pads_count_include_pad: 5x5 input 1..25 (here a 3x3 corner
   // check), kernel 3, pads 2: the corner window sees only x[0][0] = 1.
-  Shape x = {1, 1, 5, 5}, y = {1, 1, 7, 7}, k = {3, 3}, s = {1, 1},
-        p = {2, 2};
+  Shape x = {1, 1, 5, 5}, y = {1, 1, 7, 7}, k = {3, 3}, s = {1, 1}, p = {2, 2};
   std::vector<float> in(25), out(49);
   for (int i = 0; i < 25; ++i)
     in[i] = static_cast<float>(i + 1);

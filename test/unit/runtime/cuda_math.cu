@@ -4,16 +4,16 @@
 
 namespace math = ssrt::math;
 
-__global__ void everyFormula(const float *x, float *y, const long *ix,
-                             long *iy, const int *jx, int *jy, bool *flags) {
+__global__ void everyFormula(const float *x, float *y, const long *ix, long *iy,
+                             const int *jx, int *jy, bool *flags) {
   const int i = threadIdx.x;
   const float v = x[i];
   float acc = math::identity(v) + math::neg(v) + math::abs(v) + math::exp(v) +
               math::log(v) + math::tanh(v) + math::erf(v) + math::relu(v) +
               math::sigmoid(v) + math::sqrt(v) + math::reciprocal(v) +
               math::leakyRelu(v, 0.1f) + math::hardSigmoid(v, 0.2f, 0.5f) +
-              math::hardSwish(v) + math::clip(v, -1.0f, 1.0f) +
-              math::gelu(v) + math::geluTanh(v);
+              math::hardSwish(v) + math::clip(v, -1.0f, 1.0f) + math::gelu(v) +
+              math::geluTanh(v);
   acc += math::add(v, 1.0f) + math::sub(v, 1.0f) + math::mul(v, 2.0f) +
          math::div(v, 3.0f) + math::pow(v, 2.0f);
   y[i] = acc;

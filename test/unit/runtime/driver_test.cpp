@@ -144,8 +144,7 @@ struct Workspace {
   }
   ~Workspace() { fs::remove_all(dir); }
 
-  static void writeFile(const std::string &path, const void *data,
-                        size_t n) {
+  static void writeFile(const std::string &path, const void *data, size_t n) {
     std::ofstream f(path, std::ios::binary);
     f.write(static_cast<const char *>(data), static_cast<std::streamsize>(n));
   }
@@ -204,12 +203,12 @@ TEST_CASE("driver timing, warmup and threads", "[driver]") {
   Workspace ws;
   ProgramSpec spec = makeSpec("model.weights");
   stepCount = 0;
-  Result r = runDriver(
-      std::vector<std::string>{"--weights=" + ws.weights, "--output-dir",
-                               ws.path("o"), "--warmup", "2", "--iterations",
-                               "3", "--threads", "2"} +
-          ws.inputArgs(),
-      spec);
+  Result r = runDriver(std::vector<std::string>{"--weights=" + ws.weights,
+                                                "--output-dir", ws.path("o"),
+                                                "--warmup", "2", "--iterations",
+                                                "3", "--threads", "2"} +
+                           ws.inputArgs(),
+                       spec);
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(stepCount == 5);
@@ -253,8 +252,8 @@ TEST_CASE("driver finds weights next to the executable or one level up",
   REQUIRE(n > 0);
   exe[n] = '\0';
   fs::path exeDir = fs::path(exe).parent_path();
-  std::string name = "ssrt-driver-test-" + std::to_string(getpid()) +
-                     ".weights";
+  std::string name =
+      "ssrt-driver-test-" + std::to_string(getpid()) + ".weights";
   ProgramSpec spec = makeSpec(name.c_str());
   std::vector<std::string> args =
       std::vector<std::string>{"--output-dir", ws.path("o")} + ws.inputArgs();
@@ -280,10 +279,9 @@ TEST_CASE("driver without weights needs no file", "[driver]") {
   ProgramSpec spec = makeSpec("absent.weights");
   spec.weightsBytes = 0;
   spec.weightsChecksum = fnv1a64(nullptr, 0);
-  Result r = runDriver(
-      std::vector<std::string>{"--output-dir", ws.path("o")} +
-          ws.inputArgs(),
-      spec);
+  Result r = runDriver(std::vector<std::string>{"--output-dir", ws.path("o")} +
+                           ws.inputArgs(),
+                       spec);
   INFO(r.err);
   CHECK(r.rc == 0);
 }
@@ -357,8 +355,7 @@ TEST_CASE("driver reports every bad invocation on one line", "[driver]") {
   std::vector<float> other = {3, 0, 0, 0};
   Workspace::writeFile(badWeights, other.data(), 16);
   Result r = runDriver(std::vector<std::string>{"--weights", badWeights,
-                                                "--output-dir",
-                                                ws.path("o")} +
+                                                "--output-dir", ws.path("o")} +
                            ws.inputArgs(),
                        spec);
   CHECK(r.rc == 1);

@@ -62,18 +62,18 @@ struct BroadcastCase {
 };
 
 const std::vector<BroadcastCase> kBroadcastCases = {
-    {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}},         // same shape
-    {{2, 3, 4}, {}, {2, 3, 4}},                // scalar b
-    {{}, {5}, {5}},                            // scalar a
-    {{2, 3, 4}, {4}, {2, 3, 4}},               // row broadcast
-    {{2, 3, 4}, {3, 1}, {2, 3, 4}},            // column broadcast
-    {{2, 1, 4}, {3, 1}, {2, 3, 4}},            // both broadcast
+    {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}},          // same shape
+    {{2, 3, 4}, {}, {2, 3, 4}},                 // scalar b
+    {{}, {5}, {5}},                             // scalar a
+    {{2, 3, 4}, {4}, {2, 3, 4}},                // row broadcast
+    {{2, 3, 4}, {3, 1}, {2, 3, 4}},             // column broadcast
+    {{2, 1, 4}, {3, 1}, {2, 3, 4}},             // both broadcast
     {{1, 3, 1, 5}, {2, 1, 4, 1}, {2, 3, 4, 5}}, // alternating
-    {{4, 1}, {1, 6}, {4, 6}},                  // outer product
-    {{64, 130}, {64, 130}, {64, 130}},         // parallel flat path
-    {{8, 32, 130}, {32, 1}, {8, 32, 130}},     // parallel broadcast path
-    {{}, {}, {}},                              // 0-d
-    {{3, 0, 2}, {2}, {3, 0, 2}},               // empty
+    {{4, 1}, {1, 6}, {4, 6}},                   // outer product
+    {{64, 130}, {64, 130}, {64, 130}},          // parallel flat path
+    {{8, 32, 130}, {32, 1}, {8, 32, 130}},      // parallel broadcast path
+    {{}, {}, {}},                               // 0-d
+    {{3, 0, 2}, {2}, {3, 0, 2}},                // empty
 };
 
 } // namespace
@@ -92,11 +92,10 @@ TEST_CASE("unary float ops match std formulas", "[elementwise]") {
              [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
   checkUnary(
       UnaryOp::Sqrt, [](double v) { return std::sqrt(v); }, 0, 0, true);
-  checkUnary(UnaryOp::Reciprocal, [](double v) { return 1.0 / v; }, 0, 0,
-             true);
   checkUnary(
-      UnaryOp::LeakyRelu, [](double v) { return v < 0 ? 0.01 * v : v; },
-      0.01f);
+      UnaryOp::Reciprocal, [](double v) { return 1.0 / v; }, 0, 0, true);
+  checkUnary(
+      UnaryOp::LeakyRelu, [](double v) { return v < 0 ? 0.01 * v : v; }, 0.01f);
   checkUnary(
       UnaryOp::HardSigmoid,
       [](double v) { return std::max(0.0, std::min(1.0, 0.2 * v + 0.5)); },
@@ -119,8 +118,8 @@ TEST_CASE("unary float ops match std formulas", "[elementwise]") {
 TEST_CASE("unary ops on a large buffer (parallel path)", "[elementwise]") {
   std::vector<float> x = randomFloats(100003, 1, -4, 4);
   std::vector<float> y(x.size()), expected(x.size());
-  unary(UnaryOp::Sigmoid, x.data(), y.data(), static_cast<int64_t>(x.size()),
-        0, 0);
+  unary(UnaryOp::Sigmoid, x.data(), y.data(), static_cast<int64_t>(x.size()), 0,
+        0);
   for (size_t i = 0; i < x.size(); ++i)
     expected[i] = 1.0f / (1.0f + std::exp(-x[i]));
   requireClose(y, expected, 1e-6f);
@@ -186,10 +185,10 @@ TEST_CASE("binary comparisons write bool", "[elementwise]") {
   std::vector<float> a = {1, 2, 3, 4, 5, 6};
   std::vector<float> b = {2, 5, 6};
   Shape as = {2, 3}, bs = {3}, out = {2, 3};
-  auto eq = runBinary<float, uint8_t>(BinaryOp::Equal, DType::F32, a, as, b,
-                                      bs, out);
-  auto lt = runBinary<float, uint8_t>(BinaryOp::Less, DType::F32, a, as, b,
-                                      bs, out);
+  auto eq =
+      runBinary<float, uint8_t>(BinaryOp::Equal, DType::F32, a, as, b, bs, out);
+  auto lt =
+      runBinary<float, uint8_t>(BinaryOp::Less, DType::F32, a, as, b, bs, out);
   auto gt = runBinary<float, uint8_t>(BinaryOp::Greater, DType::F32, a, as, b,
                                       bs, out);
   CHECK(eq == std::vector<uint8_t>{0, 0, 0, 0, 1, 1});
@@ -211,33 +210,29 @@ TEST_CASE("binary int64 and int32 ops", "[elementwise]") {
       if (v == 0)
         v = 3; // keep Div defined
     INFO("out rank " << c.out.size());
-    CHECK(runBinary<int64_t>(BinaryOp::Add, DType::I64, a, c.a, b, c.b,
-                             c.out) ==
-          naiveBinary<int64_t, int64_t>(
-              a, c.a, b, c.b, c.out,
-              [](int64_t x, int64_t y) { return x + y; }));
-    CHECK(runBinary<int64_t>(BinaryOp::Sub, DType::I64, a, c.a, b, c.b,
-                             c.out) ==
-          naiveBinary<int64_t, int64_t>(
-              a, c.a, b, c.b, c.out,
-              [](int64_t x, int64_t y) { return x - y; }));
-    CHECK(runBinary<int64_t>(BinaryOp::Mul, DType::I64, a, c.a, b, c.b,
-                             c.out) ==
-          naiveBinary<int64_t, int64_t>(
-              a, c.a, b, c.b, c.out,
-              [](int64_t x, int64_t y) { return x * y; }));
-    CHECK(runBinary<int64_t>(BinaryOp::Div, DType::I64, a, c.a, b, c.b,
-                             c.out) ==
-          naiveBinary<int64_t, int64_t>(
-              a, c.a, b, c.b, c.out,
-              [](int64_t x, int64_t y) { return x / y; }));
+    CHECK(
+        runBinary<int64_t>(BinaryOp::Add, DType::I64, a, c.a, b, c.b, c.out) ==
+        naiveBinary<int64_t, int64_t>(
+            a, c.a, b, c.b, c.out, [](int64_t x, int64_t y) { return x + y; }));
+    CHECK(
+        runBinary<int64_t>(BinaryOp::Sub, DType::I64, a, c.a, b, c.b, c.out) ==
+        naiveBinary<int64_t, int64_t>(
+            a, c.a, b, c.b, c.out, [](int64_t x, int64_t y) { return x - y; }));
+    CHECK(
+        runBinary<int64_t>(BinaryOp::Mul, DType::I64, a, c.a, b, c.b, c.out) ==
+        naiveBinary<int64_t, int64_t>(
+            a, c.a, b, c.b, c.out, [](int64_t x, int64_t y) { return x * y; }));
+    CHECK(
+        runBinary<int64_t>(BinaryOp::Div, DType::I64, a, c.a, b, c.b, c.out) ==
+        naiveBinary<int64_t, int64_t>(
+            a, c.a, b, c.b, c.out, [](int64_t x, int64_t y) { return x / y; }));
     CHECK(runBinary<int64_t, uint8_t>(BinaryOp::Less, DType::I64, a, c.a, b,
                                       c.b, c.out) ==
           naiveBinary<int64_t, uint8_t>(
               a, c.a, b, c.b, c.out,
               [](int64_t x, int64_t y) { return uint8_t(x < y); }));
-    CHECK(runBinary<int64_t, uint8_t>(BinaryOp::Greater, DType::I64, a, c.a,
-                                      b, c.b, c.out) ==
+    CHECK(runBinary<int64_t, uint8_t>(BinaryOp::Greater, DType::I64, a, c.a, b,
+                                      c.b, c.out) ==
           naiveBinary<int64_t, uint8_t>(
               a, c.a, b, c.b, c.out,
               [](int64_t x, int64_t y) { return uint8_t(x > y); }));
@@ -251,19 +246,17 @@ TEST_CASE("binary int64 and int32 ops", "[elementwise]") {
   // Truncating division, a zero divisor gives 0, integer powers.
   std::vector<int64_t> a = {7, -7, 7, -7, 5, 3, 2, -2, 2};
   std::vector<int64_t> b = {2, 2, -2, -2, 0, 0, 10, 3, -1};
-  auto div = runBinary<int64_t>(BinaryOp::Div, DType::I64, a, {9}, b, {9},
-                                {9});
+  auto div = runBinary<int64_t>(BinaryOp::Div, DType::I64, a, {9}, b, {9}, {9});
   CHECK(div == std::vector<int64_t>{3, -3, -3, 3, 0, 0, 0, 0, -2});
-  auto pw = runBinary<int64_t>(BinaryOp::Pow, DType::I64, a, {9}, b, {9},
-                               {9});
+  auto pw = runBinary<int64_t>(BinaryOp::Pow, DType::I64, a, {9}, b, {9}, {9});
   CHECK(pw == std::vector<int64_t>{49, 49, 0, 0, 1, 1, 1024, -8, 0});
 
   std::vector<int32_t> c = {10, -9, 4}, d = {3};
-  auto div32 = runBinary<int32_t>(BinaryOp::Div, DType::I32, c, {3}, d, {},
-                                  {3});
+  auto div32 =
+      runBinary<int32_t>(BinaryOp::Div, DType::I32, c, {3}, d, {}, {3});
   CHECK(div32 == std::vector<int32_t>{3, -3, 1});
-  auto add32 = runBinary<int32_t>(BinaryOp::Add, DType::I32, c, {3}, d, {},
-                                  {3});
+  auto add32 =
+      runBinary<int32_t>(BinaryOp::Add, DType::I32, c, {3}, d, {}, {3});
   CHECK(add32 == std::vector<int32_t>{13, -6, 7});
   auto eq32 = runBinary<int32_t, uint8_t>(BinaryOp::Equal, DType::I32, c, {3},
                                           c, {3}, {3});
@@ -304,8 +297,8 @@ TEST_CASE("where broadcasts all three operands", "[elementwise]") {
   // bool payload with a scalar condition.
   std::vector<uint8_t> one = {0}, bx = {1, 1, 0}, by = {0, 1, 1}, bo(3);
   Shape zero = {0}, unit = {1}, three = {3};
-  where(one.data(), zero.data(), bx.data(), unit.data(), by.data(),
-        unit.data(), bo.data(), three.data(), 1, 1);
+  where(one.data(), zero.data(), bx.data(), unit.data(), by.data(), unit.data(),
+        bo.data(), three.data(), 1, 1);
   CHECK(bo == by);
 }
 
@@ -357,8 +350,8 @@ TEST_CASE("cast converts between every dtype pair", "[elementwise]") {
   CHECK(s8u == std::vector<uint8_t>{128, 0, 127});
 
   // Every pair round-trips small non-negative integers.
-  const DType all[] = {DType::F32, DType::I64, DType::I32,
-                       DType::Bool, DType::U8, DType::I8};
+  const DType all[] = {DType::F32,  DType::I64, DType::I32,
+                       DType::Bool, DType::U8,  DType::I8};
   std::vector<float> src = {0, 1, 1, 0};
   for (DType from : all)
     for (DType to : all) {
@@ -413,4 +406,21 @@ TEST_CASE("dtype sizes and names", "[elementwise]") {
   CHECK(std::string(dtypeName(DType::Bool)) == "bool");
   CHECK(std::string(dtypeName(DType::U8)) == "uint8");
   CHECK(std::string(dtypeName(DType::I8)) == "int8");
+}
+
+TEST_CASE("pow by a scalar exponent, including the squaring fast path",
+          "[elementwise]") {
+  std::vector<float> x = {-3.5f, -1.0f, 0.0f, 0.5f, 2.0f, 1e20f};
+  for (float e : {2.0f, 3.0f, 0.5f, -1.0f}) {
+    std::vector<float> b = {e};
+    auto got = runBinary<float>(BinaryOp::Pow, DType::F32, x, {6}, b, {}, {6});
+    for (size_t i = 0; i < x.size(); ++i) {
+      INFO(x[i] << " ^ " << e);
+      float want = std::pow(x[i], e);
+      if (std::isnan(want))
+        CHECK(std::isnan(got[i]));
+      else
+        CHECK(got[i] == want);
+    }
+  }
 }

@@ -47,7 +47,7 @@ TEST_CASE("transpose any permutation and element size", "[layout]") {
   checkTranspose<float>({2, 1, 4, 1}, {3, 2, 1, 0}); // size-1 dims
   checkTranspose<float>({5}, {0});
   checkTranspose<float>({}, {});
-  checkTranspose<float>({130, 67}, {1, 0});          // tiled, ragged
+  checkTranspose<float>({130, 67}, {1, 0}); // tiled, ragged
   checkTranspose<float>({4, 64, 12, 33}, {0, 2, 1, 3});
   checkTranspose<float>({2, 40, 3, 70}, {0, 3, 1, 2}); // tiled with outer
   checkTranspose<int64_t>({3, 5, 7}, {2, 1, 0});
@@ -66,8 +66,7 @@ TEST_CASE("concat and split are inverses", "[layout]") {
   for (auto &p : parts)
     inputs.push_back(p.data());
   std::vector<float> y(static_cast<size_t>(outer * 6 * inner));
-  concat(inputs.data(), sizes.data(), 3, y.data(), outer, inner,
-         sizeof(float));
+  concat(inputs.data(), sizes.data(), 3, y.data(), outer, inner, sizeof(float));
   for (int64_t o = 0; o < outer; ++o) {
     int64_t a = 0;
     for (size_t i = 0; i < sizes.size(); ++i)
@@ -82,8 +81,7 @@ TEST_CASE("concat and split are inverses", "[layout]") {
     back.emplace_back(parts[i].size());
   for (auto &b : back)
     outputs.push_back(b.data());
-  split(y.data(), outputs.data(), sizes.data(), 3, outer, inner,
-        sizeof(float));
+  split(y.data(), outputs.data(), sizes.data(), 3, outer, inner, sizeof(float));
   for (size_t i = 0; i < sizes.size(); ++i)
     CHECK(back[i] == parts[i]);
 
@@ -138,12 +136,12 @@ TEST_CASE("gather with negative indices of both index types", "[layout]") {
         want[(o * n + i) * inner + j] = data[(o * axis + k) * inner + j];
     }
   std::vector<float> y(want.size());
-  gather(data.data(), idx64.data(), DType::I64, y.data(), outer, axis, inner,
-         n, sizeof(float));
+  gather(data.data(), idx64.data(), DType::I64, y.data(), outer, axis, inner, n,
+         sizeof(float));
   CHECK(y == want);
   std::fill(y.begin(), y.end(), 0.0f);
-  gather(data.data(), idx32.data(), DType::I32, y.data(), outer, axis, inner,
-         n, sizeof(float));
+  gather(data.data(), idx32.data(), DType::I32, y.data(), outer, axis, inner, n,
+         sizeof(float));
   CHECK(y == want);
 
   // Embedding-style lookup: int64 rows from a table.
@@ -153,8 +151,7 @@ TEST_CASE("gather with negative indices of both index types", "[layout]") {
   CHECK(got == std::vector<int64_t>{30, 31, 10, 11, 20, 21});
 }
 
-TEST_CASE("gather out of range exits with the documented message",
-          "[layout]") {
+TEST_CASE("gather out of range exits with the documented message", "[layout]") {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   std::fflush(nullptr);
@@ -250,10 +247,10 @@ TEST_CASE("pad in constant, reflect and edge modes, with crops", "[layout]") {
   std::vector<float> y(12);
   pad(x.data(), y.data(), in.data(), out.data(), begin.data(), 2,
       PadMode::Reflect, 0, DType::F32);
-  CHECK(y == std::vector<float>{1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f,
-                                3.4f, 4.5f, 5.7f, 4.5f, 5.7f});
-  pad(x.data(), y.data(), in.data(), out.data(), begin.data(), 2,
-      PadMode::Edge, 0, DType::F32);
-  CHECK(y == std::vector<float>{1.0f, 1.0f, 1.0f, 1.2f, 2.3f, 2.3f, 2.3f,
-                                3.4f, 4.5f, 4.5f, 4.5f, 5.7f});
+  CHECK(y == std::vector<float>{1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f, 3.4f,
+                                4.5f, 5.7f, 4.5f, 5.7f});
+  pad(x.data(), y.data(), in.data(), out.data(), begin.data(), 2, PadMode::Edge,
+      0, DType::F32);
+  CHECK(y == std::vector<float>{1.0f, 1.0f, 1.0f, 1.2f, 2.3f, 2.3f, 2.3f, 3.4f,
+                                4.5f, 4.5f, 4.5f, 5.7f});
 }

@@ -9,10 +9,10 @@ using namespace ssrt_test;
 namespace {
 
 /// Naive batched product with numpy-style broadcasting of the batch dims.
-std::vector<float> naiveMatmul(const std::vector<float> &a,
-                               const Shape &aBatch, const std::vector<float> &b,
-                               const Shape &bBatch, const Shape &outBatch,
-                               int64_t m, int64_t k, int64_t n) {
+std::vector<float> naiveMatmul(const std::vector<float> &a, const Shape &aBatch,
+                               const std::vector<float> &b, const Shape &bBatch,
+                               const Shape &outBatch, int64_t m, int64_t k,
+                               int64_t n) {
   Shape as = broadcastStrides(aBatch, outBatch.size());
   Shape bs = broadcastStrides(bBatch, outBatch.size());
   std::vector<float> c(static_cast<size_t>(count(outBatch) * m * n));
@@ -57,8 +57,7 @@ TEST_CASE("matmul without batch dims", "[linalg]") {
   checkMatmul({}, {}, {}, 64, 64, 64);
 }
 
-TEST_CASE("matmul with B shared across the batch (folded into M)",
-          "[linalg]") {
+TEST_CASE("matmul with B shared across the batch (folded into M)", "[linalg]") {
   checkMatmul({2, 3}, {}, {2, 3}, 4, 5, 6);
   checkMatmul({2, 3}, {1, 1}, {2, 3}, 4, 5, 6);
   checkMatmul({8}, {1}, {8}, 1, 32, 10);
@@ -96,8 +95,7 @@ TEST_CASE("gemm with transposes, alpha, beta and broadcast C", "[linalg]") {
   for (bool transA : {false, true})
     for (bool transB : {false, true})
       for (const CCase &cc : cCases) {
-        INFO("transA " << transA << " transB " << transB << " C "
-                       << cc.name);
+        INFO("transA " << transA << " transB " << transB << " C " << cc.name);
         const float alpha = 0.5f, beta = 2.0f;
         // A is stored KxM when transposed, B NxK when transposed.
         auto aAt = [&](int64_t i, int64_t p) {
@@ -118,8 +116,8 @@ TEST_CASE("gemm with transposes, alpha, beta and broadcast C", "[linalg]") {
           }
         std::vector<float> y(static_cast<size_t>(m * n), 99.0f);
         int64_t cStrides[2] = {cc.rowStride, cc.colStride};
-        gemm(a.data(), b.data(), cc.present ? cFull.data() : nullptr,
-             y.data(), m, n, k, transA, transB, alpha, beta, cStrides);
+        gemm(a.data(), b.data(), cc.present ? cFull.data() : nullptr, y.data(),
+             m, n, k, transA, transB, alpha, beta, cStrides);
         requireClose(y, want, 1e-5f);
       }
 }

@@ -18,10 +18,9 @@ std::vector<float> naiveReduce(ReduceOp op, const std::vector<float> &x,
     if (!mask[d])
       kept.push_back(shape[d]);
   Shape keptStrides = contiguousStrides(kept);
-  std::vector<double> acc(static_cast<size_t>(count(kept)),
-                          op == ReduceOp::Max
-                              ? -std::numeric_limits<double>::infinity()
-                              : 0.0);
+  std::vector<double> acc(
+      static_cast<size_t>(count(kept)),
+      op == ReduceOp::Max ? -std::numeric_limits<double>::infinity() : 0.0);
   int64_t reducedCount = 1;
   for (size_t d = 0; d < shape.size(); ++d)
     if (mask[d])
@@ -39,8 +38,8 @@ std::vector<float> naiveReduce(ReduceOp op, const std::vector<float> &x,
   }
   std::vector<float> y;
   for (double v : acc)
-    y.push_back(static_cast<float>(op == ReduceOp::Mean ? v / reducedCount
-                                                        : v));
+    y.push_back(
+        static_cast<float>(op == ReduceOp::Mean ? v / reducedCount : v));
   return y;
 }
 
@@ -52,18 +51,18 @@ TEST_CASE("reduce over any mask", "[reduce]") {
     std::vector<uint8_t> mask;
   };
   std::vector<Case> cases = {
-      {{4, 5}, {0, 1}},              // inner rows
-      {{4, 5}, {1, 0}},              // outer
-      {{3, 4, 5}, {0, 1, 0}},        // middle
-      {{3, 4, 5}, {1, 1, 1}},        // everything
-      {{2, 3, 4, 5}, {1, 0, 1, 0}},  // interleaved
-      {{2, 3, 4, 5}, {0, 1, 0, 1}},  // interleaved, kept outer
-      {{2, 1, 4, 1}, {0, 1, 0, 1}},  // only size-1 dims reduced
-      {{2, 1, 4, 3}, {0, 0, 1, 1}},  // size-1 kept dim merges
-      {{3, 1000}, {0, 1}},           // long rows (lane sums)
-      {{64, 33, 40}, {0, 0, 1}},     // parallel rows
-      {{64, 33, 40}, {0, 1, 0}},     // parallel middle
-      {{7}, {1}},                    // vector
+      {{4, 5}, {0, 1}},             // inner rows
+      {{4, 5}, {1, 0}},             // outer
+      {{3, 4, 5}, {0, 1, 0}},       // middle
+      {{3, 4, 5}, {1, 1, 1}},       // everything
+      {{2, 3, 4, 5}, {1, 0, 1, 0}}, // interleaved
+      {{2, 3, 4, 5}, {0, 1, 0, 1}}, // interleaved, kept outer
+      {{2, 1, 4, 1}, {0, 1, 0, 1}}, // only size-1 dims reduced
+      {{2, 1, 4, 3}, {0, 0, 1, 1}}, // size-1 kept dim merges
+      {{3, 1000}, {0, 1}},          // long rows (lane sums)
+      {{64, 33, 40}, {0, 0, 1}},    // parallel rows
+      {{64, 33, 40}, {0, 1, 0}},    // parallel middle
+      {{7}, {1}},                   // vector
   };
   for (const Case &c : cases)
     for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max}) {
@@ -105,8 +104,8 @@ TEST_CASE("softmax and logSoftmax along any axis", "[softmax]") {
   struct Case {
     int64_t outer, axis, inner;
   };
-  std::vector<Case> cases = {{1, 10, 1},   {6, 7, 1},  {3, 5, 4},
-                             {1, 6, 50},   {2, 1, 3},  {128, 257, 1},
+  std::vector<Case> cases = {{1, 10, 1},   {6, 7, 1},    {3, 5, 4},
+                             {1, 6, 50},   {2, 1, 3},    {128, 257, 1},
                              {40, 20, 30}, {1, 300, 200}};
   for (const Case &c : cases)
     for (bool log : {false, true}) {
@@ -160,10 +159,9 @@ TEST_CASE("batchNorm per channel", "[norm]") {
   std::vector<float> want(x.size()), y(x.size());
   for (int64_t i = 0; i < n * c * inner; ++i) {
     int64_t ch = (i / inner) % c;
-    want[i] = static_cast<float>((x[i] - mean[ch]) /
-                                     std::sqrt(double(var[ch]) + eps) *
-                                     scale[ch] +
-                                 bias[ch]);
+    want[i] = static_cast<float>(
+        (x[i] - mean[ch]) / std::sqrt(double(var[ch]) + eps) * scale[ch] +
+        bias[ch]);
   }
   batchNorm(x.data(), scale.data(), bias.data(), mean.data(), var.data(),
             y.data(), n, c, inner, eps);

@@ -57,8 +57,8 @@ bool parses(const std::string &image, std::string &error) {
 } // namespace
 
 TEST_CASE("npy round trip for every dtype and rank", "[npy]") {
-  const DType all[] = {DType::F32, DType::I64, DType::I32,
-                       DType::Bool, DType::U8, DType::I8};
+  const DType all[] = {DType::F32,  DType::I64, DType::I32,
+                       DType::Bool, DType::U8,  DType::I8};
   const std::vector<Shape> shapes = {{}, {5}, {2, 3}, {2, 1, 3, 2}, {0, 3}};
   int file = 0;
   for (DType dtype : all)
@@ -106,8 +106,7 @@ TEST_CASE("npy images match numpy's bytes", "[npy]") {
   CHECK(scalar.size() == 136);
 
   int64_t shape2[2] = {2, 3};
-  std::vector<char> matrix =
-      encodeNpy(DType::Bool, shape2, 2, "\0\0\0\0\0\0");
+  std::vector<char> matrix = encodeNpy(DType::Bool, shape2, 2, "\0\0\0\0\0\0");
   CHECK(std::string(matrix.begin(), matrix.end()) ==
         npyImage("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 3), }",
                  std::string(6, '\0')));
@@ -137,9 +136,9 @@ TEST_CASE("npy reader accepts other valid spellings", "[npy]") {
 
 TEST_CASE("npy reader rejects malformed files", "[npy]") {
   std::string error;
-  const std::string good = npyImage(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
-      std::string(16, '\1'));
+  const std::string good =
+      npyImage("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+               std::string(16, '\1'));
   REQUIRE(parses(good, error));
 
   SECTION("bad magic") {
@@ -149,9 +148,9 @@ TEST_CASE("npy reader rejects malformed files", "[npy]") {
     CHECK(error.find("magic") != std::string::npos);
   }
   SECTION("fortran order") {
-    std::string f = npyImage(
-        "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
-        std::string(16, '\1'));
+    std::string f =
+        npyImage("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+                 std::string(16, '\1'));
     CHECK_FALSE(parses(f, error));
     CHECK(error.find("Fortran") != std::string::npos);
   }
@@ -159,9 +158,7 @@ TEST_CASE("npy reader rejects malformed files", "[npy]") {
     CHECK_FALSE(parses(good.substr(0, good.size() - 1), error));
     CHECK(error.find("truncated") != std::string::npos);
   }
-  SECTION("trailing bytes") {
-    CHECK_FALSE(parses(good + "x", error));
-  }
+  SECTION("trailing bytes") { CHECK_FALSE(parses(good + "x", error)); }
   SECTION("unsupported dtypes") {
     for (const char *descr : {"<f8", ">f4", "<f2", "|O", "<U3", ">i8"}) {
       std::string d = npyImage(std::string("{'descr': '") + descr +

@@ -38,11 +38,11 @@ TEST_CASE("resize nearest matches the ONNX examples", "[resize]") {
                            3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4});
   // resize_downsample_scales_nearest: the given scale 0.6, not out/in.
   CHECK(resize2d(x24, 2, 4, 1, 2, {1, 1, 0.6f, 0.6f}, ResizeMode::Nearest,
-                 CoordMode::HalfPixel, NearestMode::RoundPreferFloor) ==
-        std::vector<float>{1, 3});
+                 CoordMode::HalfPixel,
+                 NearestMode::RoundPreferFloor) == std::vector<float>{1, 3});
   // resize_upsample_sizes_nearest_ceil_half_pixel
-  CHECK(resize2d(x44, 4, 4, 8, 8, {}, ResizeMode::Nearest,
-                 CoordMode::HalfPixel, NearestMode::Ceil) ==
+  CHECK(resize2d(x44, 4, 4, 8, 8, {}, ResizeMode::Nearest, CoordMode::HalfPixel,
+                 NearestMode::Ceil) ==
         std::vector<float>{1,  2,  2,  3,  3,  4,  4,  4,  5,  6,  6,  7,  7,
                            8,  8,  8,  5,  6,  6,  7,  7,  8,  8,  8,  9,  10,
                            10, 11, 11, 12, 12, 12, 9,  10, 10, 11, 11, 12, 12,
@@ -51,10 +51,10 @@ TEST_CASE("resize nearest matches the ONNX examples", "[resize]") {
   // resize_upsample_sizes_nearest_floor_align_corners
   CHECK(resize2d(x44, 4, 4, 8, 8, {}, ResizeMode::Nearest,
                  CoordMode::AlignCorners, NearestMode::Floor) ==
-        std::vector<float>{1,  1,  1,  2,  2,  3,  3,  4,  1,  1,  1,  2,  2,
-                           3,  3,  4,  1,  1,  1,  2,  2,  3,  3,  4,  5,  5,
-                           5,  6,  6,  7,  7,  8,  5,  5,  5,  6,  6,  7,  7,
-                           8,  9,  9,  9,  10, 10, 11, 11, 12, 9,  9,  9,  10,
+        std::vector<float>{1,  1,  1,  2,  2,  3,  3,  4,  1,  1,  1,  2, 2,
+                           3,  3,  4,  1,  1,  1,  2,  2,  3,  3,  4,  5, 5,
+                           5,  6,  6,  7,  7,  8,  5,  5,  5,  6,  6,  7, 7,
+                           8,  9,  9,  9,  10, 10, 11, 11, 12, 9,  9,  9, 10,
                            10, 11, 11, 12, 13, 13, 13, 14, 14, 15, 15, 16});
   // resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric
   CHECK(resize2d(x44, 4, 4, 8, 8, {}, ResizeMode::Nearest,
@@ -68,7 +68,7 @@ TEST_CASE("resize nearest matches the ONNX examples", "[resize]") {
   // onnxruntime).
   CHECK(resize2d(x44, 4, 4, 7, 3, {}, ResizeMode::Nearest,
                  CoordMode::Asymmetric, NearestMode::RoundPreferFloor) ==
-        std::vector<float>{1, 2,  4,  5,  6,  8,  5,  6,  8,  9,  10,
+        std::vector<float>{1,  2, 4,  5,  6,  8,  5,  6,  8,  9, 10,
                            12, 9, 10, 12, 13, 14, 16, 13, 14, 16});
 }
 
@@ -82,15 +82,13 @@ TEST_CASE("resize linear matches the ONNX examples", "[resize]") {
                1e-6f);
   // resize_upsample_scales_linear_align_corners
   requireClose(resize2d(x22, 2, 2, 4, 4, {1, 1, 2, 2}, ResizeMode::Linear,
-                        CoordMode::AlignCorners,
-                        NearestMode::RoundPreferFloor),
+                        CoordMode::AlignCorners, NearestMode::RoundPreferFloor),
                {1, 4 / 3.0f, 5 / 3.0f, 2, 5 / 3.0f, 2, 7 / 3.0f, 8 / 3.0f,
                 7 / 3.0f, 8 / 3.0f, 3, 10 / 3.0f, 3, 10 / 3.0f, 11 / 3.0f, 4},
                1e-6f);
   // resize_downsample_scales_linear
-  requireClose(resize2d(x24, 2, 4, 1, 2, {1, 1, 0.6f, 0.6f},
-                        ResizeMode::Linear, CoordMode::HalfPixel,
-                        NearestMode::RoundPreferFloor),
+  requireClose(resize2d(x24, 2, 4, 1, 2, {1, 1, 0.6f, 0.6f}, ResizeMode::Linear,
+                        CoordMode::HalfPixel, NearestMode::RoundPreferFloor),
                {2.6666665f, 4.333333f}, 1e-6f);
   // Asymmetric 4x4 -> 3x6 and pytorch_half_pixel with an output size of 1
   // (coordinate 0), values from onnxruntime.
@@ -116,15 +114,13 @@ TEST_CASE("resize linear matches the ONNX examples", "[resize]") {
                1e-6f);
 }
 
-TEST_CASE("resize linear in 3 dims matches a naive N-linear loop",
-          "[resize]") {
+TEST_CASE("resize linear in 3 dims matches a naive N-linear loop", "[resize]") {
   // [N, C, D, H, W] with the channel dim untouched and D, H, W resized.
   Shape in = {2, 3, 3, 4, 5}, out = {2, 3, 5, 3, 8};
   auto x = randomFloats(count(in), 130);
   Shape inStrides = contiguousStrides(in);
   for (CoordMode coord : {CoordMode::HalfPixel, CoordMode::AlignCorners,
-                          CoordMode::Asymmetric,
-                          CoordMode::PytorchHalfPixel}) {
+                          CoordMode::Asymmetric, CoordMode::PytorchHalfPixel}) {
     INFO("coord " << static_cast<int>(coord));
     std::vector<float> want(static_cast<size_t>(count(out)));
     for (int64_t i = 0; i < count(out); ++i) {
