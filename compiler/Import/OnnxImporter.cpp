@@ -166,6 +166,18 @@ public:
     return constant(loc, DenseElementsAttr::get(type, values));
   }
 
+  /// A rank-0 constant with `v`'s element type (float or integer).
+  Value scalarLike(Location loc, Value v, double value) {
+    Type et = tensorTypeOf(v).getElementType();
+    auto type = RankedTensorType::get({}, et);
+    if (isa<FloatType>(et))
+      return constant(loc, DenseElementsAttr::get(
+                               type, builder.getFloatAttr(et, value)));
+    return constant(loc, DenseElementsAttr::get(
+                             type, builder.getIntegerAttr(
+                                       et, static_cast<int64_t>(value))));
+  }
+
   FailureOr<Value> reshape(Location loc, Value v, ArrayRef<int64_t> shape) {
     if (shapeOf(v) == shape)
       return v;
@@ -1443,6 +1455,72 @@ LogicalResult convertGlobalPool(NodeContext &n, Results &r, bool isMax) {
   return success();
 }
 
+/// Elu (gamma 1) and Selu: gamma * (x > 0 ? x : alpha * (exp(x) - 1)).
+LogicalResult composeElu(NodeContext &n, Results &r, float alpha,
+                         float gamma) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto pos = imp.create1<GreaterOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
+  auto e = imp.create1<ExpOp>(n.loc, x);
+  if (failed(pos) || failed(e))
+    return failure();
+  auto em1 = imp.create1<SubOp>(n.loc, *e, imp.scalarLike(n.loc, x, 1.0));
+  if (failed(em1))
+    return failure();
+  auto neg = imp.create1<MulOp>(n.loc, *em1, imp.scalarLike(n.loc, x, alpha));
+  if (failed(neg))
+    return failure();
+  auto v = imp.create1<WhereOp>(n.loc, *pos, x, *neg);
+  if (failed(v))
+    return failure();
+  Value out = *v;
+  if (gamma != 1.0f) {
+    auto g = imp.create1<MulOp>(n.loc, out, imp.scalarLike(n.loc, x, gamma));
+    if (failed(g))
+      return failure();
+    out = *g;
+  }
+  r.push_back(out);
+  return success();
+}
+
+/// Max ('>'), Min ('<'), Sum ('+') and Mean ('m') over any number of inputs.
+LogicalResult composeVariadic(NodeContext &n, Results &r, char kind) {
+  Importer &imp = n.importer;
+  SmallVector<Value> ins;
+  for (Value v : n.inputs)
+    if (v)
+      ins.push_back(v);
+  if (ins.empty())
+    return imp.invalid(n.loc, n.opType() + " has no inputs");
+  Value acc = ins[0];
+  for (size_t i = 1; i < ins.size(); ++i) {
+    FailureOr<Value> next;
+    if (kind == '+' || kind == 'm') {
+      next = imp.create1<AddOp>(n.loc, acc, ins[i]);
+    } else {
+      FailureOr<Value> pick =
+          kind == '>' ? imp.create1<GreaterOp>(n.loc, acc, ins[i])
+                      : imp.create1<LessOp>(n.loc, acc, ins[i]);
+      if (failed(pick))
+        return failure();
+      next = imp.create1<WhereOp>(n.loc, *pick, acc, ins[i]);
+    }
+    if (failed(next))
+      return failure();
+    acc = *next;
+  }
+  if (kind == 'm' && ins.size() > 1) {
+    auto mean = imp.create1<DivOp>(
+        n.loc, acc, imp.scalarLike(n.loc, acc, double(ins.size())));
+    if (failed(mean))
+      return failure();
+    acc = *mean;
+  }
+  r.push_back(acc);
+  return success();
+}
+
 /// The one table of supported ONNX operators and their converters.
 const llvm::StringMap<ConvertFn> &converterTable() {
   static const llvm::StringMap<ConvertFn> table = [] {
@@ -1547,6 +1625,55 @@ const llvm::StringMap<ConvertFn> &converterTable() {
       return failure();
     r.push_back(*v);
     return success();
+  };
+  // Activations outside the dialect's primitives, composed exactly.
+  c["PRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    Value x = n.input(0), slope = n.input(1);
+    auto neg = imp.create1<LessOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
+    auto scaled = imp.create1<MulOp>(n.loc, x, slope);
+    if (failed(neg) || failed(scaled))
+      return failure();
+    auto v = imp.create1<WhereOp>(n.loc, *neg, *scaled, x);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  c["Elu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    return composeElu(n, r, n.getFloat("alpha", 1.0f), 1.0f);
+  };
+  c["Selu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    return composeElu(n, r, n.getFloat("alpha", 1.67326319217681884765625f),
+                      n.getFloat("gamma", 1.05070102214813232421875f));
+  };
+  c["Softplus"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    Value x = n.input(0);
+    auto e = imp.create1<ExpOp>(n.loc, x);
+    if (failed(e))
+      return failure();
+    auto p = imp.create1<AddOp>(n.loc, *e, imp.scalarLike(n.loc, x, 1.0));
+    if (failed(p))
+      return failure();
+    auto v = imp.create1<LogOp>(n.loc, *p);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+  // Variadic Max/Min/Sum/Mean fold pairwise with broadcasting.
+  c["Max"] = [](NodeContext &n, Results &r) {
+    return composeVariadic(n, r, /*kind=*/'>');
+  };
+  c["Min"] = [](NodeContext &n, Results &r) {
+    return composeVariadic(n, r, '<');
+  };
+  c["Sum"] = [](NodeContext &n, Results &r) {
+    return composeVariadic(n, r, '+');
+  };
+  c["Mean"] = [](NodeContext &n, Results &r) {
+    return composeVariadic(n, r, 'm');
   };
   c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
     auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
@@ -1661,7 +1788,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
       {"Div", 2},         {"Pow", 2},         {"Equal", 2},
       {"Less", 2},        {"Greater", 2},     {"Where", 3},
       {"LessOrEqual", 2}, {"GreaterOrEqual", 2}, {"And", 2},
-      {"Or", 2},          {"Xor", 2},
+      {"Or", 2},          {"Xor", 2},         {"PRelu", 2},
       {"MatMul", 2},      {"Gemm", 2},        {"Conv", 2},
       {"ConvTranspose", 2}, {"BatchNormalization", 5},
       {"LayerNormalization", 2}, {"Gather", 2}, {"Expand", 2},
