@@ -1630,6 +1630,17 @@ const llvm::StringMap<ConvertFn> &converterTable() {
   c["PRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
     Importer &imp = n.importer;
     Value x = n.input(0), slope = n.input(1);
+    auto xs = shapeOf(x), ss = shapeOf(slope);
+    if (imp.opset < 7 && ss.size() == 1 && xs.size() > 2 && ss[0] == xs[1] &&
+        xs.back() != ss[0]) {
+      // Before opset 7 a 1-D slope is per channel (dimension 1).
+      SmallVector<int64_t> perChannel(xs.size() - 1, 1);
+      perChannel[0] = ss[0];
+      auto reshaped = imp.reshape(n.loc, slope, perChannel);
+      if (failed(reshaped))
+        return failure();
+      slope = *reshaped;
+    }
     auto neg = imp.create1<LessOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
     auto scaled = imp.create1<MulOp>(n.loc, x, slope);
     if (failed(neg) || failed(scaled))
