@@ -1,11 +1,21 @@
 # Finds every third-party dependency in one place (all from Debian 12).
 
 # --- runtime ---------------------------------------------------------------
-set(BLA_VENDOR OpenBLAS)
-find_package(BLAS REQUIRED)
+# The OpenMP build of OpenBLAS: the kernels' OpenMP threads and BLAS then
+# share one thread pool. With the pthread build the two pools spin against
+# each other and two threads run slower than one.
+find_library(SS_BLAS_LIBRARY NAMES openblas
+  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp
+  NO_DEFAULT_PATH)
 find_path(SS_CBLAS_INCLUDE_DIR cblas.h
-  PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas
-  REQUIRED)
+  PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp
+  NO_DEFAULT_PATH)
+if(NOT SS_BLAS_LIBRARY OR NOT SS_CBLAS_INCLUDE_DIR)
+  message(FATAL_ERROR "OpenBLAS (OpenMP build) not found: install "
+                      "libopenblas-openmp-dev")
+endif()
+set(BLAS_LIBRARIES ${SS_BLAS_LIBRARY})
+get_filename_component(SS_BLAS_LIBRARY_DIR ${SS_BLAS_LIBRARY} DIRECTORY)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 

@@ -23,6 +23,27 @@ def GraphFoldConstants : Pass<"graph-fold-constants", "mlir::ModuleOp"> {
   }];
 }
 
+def GraphFoldBatchNorm : Pass<"graph-fold-batch-norm", "mlir::ModuleOp"> {
+  let summary = "Fold inference batch normalisation into the preceding conv";
+  let description = [{
+    `batch_norm(conv(x, W, b))` with constant W, b and statistics becomes
+    `conv(x, W', b')` with W' = W * s and b' = (b - mean) * s + beta per
+    output channel, where s = scale / sqrt(var + epsilon). Applies only
+    when the conv has no other user and no fused activation. Arithmetic is
+    done in double and rounded once.
+  }];
+}
+
+def GraphFuseConvActivation
+    : Pass<"graph-fuse-conv-activation", "mlir::ModuleOp"> {
+  let summary = "Fuse relu, leaky_relu and clip into the conv they follow";
+  let description = [{
+    An elementwise activation whose input is a conv with no other user is
+    folded into the conv's `activation` attribute, so the runtime applies it
+    in the conv's output pass instead of a second sweep over memory.
+  }];
+}
+
 def GraphPrintDimAnnotations
     : Pass<"graph-print-dim-annotations", "mlir::ModuleOp"> {
   let summary = "Report each op's dimension annotation as a remark";

@@ -24,7 +24,7 @@ packages=(
   g++ cmake ninja-build python3 python3-venv ca-certificates
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  libcli11-dev catch2 libopenmpi-dev openmpi-bin libopenblas-dev
+  libcli11-dev catch2 libopenmpi-dev openmpi-bin libopenblas-openmp-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -160,11 +160,22 @@ SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
   return strides;
 }
 
-std::string nodeName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+/// The ONNX node behind an op; fused ops list every node, joined by " + ".
+std::string nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    std::string joined;
+    for (Location part : fused.getLocations()) {
+      std::string name = nodeName(part);
+      if (!name.empty())
+        joined += (joined.empty() ? "" : " + ") + name;
+    }
+    return joined;
+  }
   return "";
 }
+std::string nodeName(Operation *op) { return nodeName(op->getLoc()); }
 
 class Emitter {
 public:
@@ -523,7 +534,16 @@ LogicalResult Emitter::emitOp(Operation *op) {
     body << "  ssrt::" << (isa<ConvOp>(op) ? "conv" : "convTranspose") << "("
          << xv << ", " << wv << ", " << bv << ", " << yv << ", " << spatial
          << ", " << xs << ", " << ws << ", " << ys << ", " << st << ", " << pb
-         << ", " << dl << ", " << group << ");\n";
+         << ", " << dl << ", " << group;
+    if (auto c = dyn_cast<ConvOp>(op); c && c.getActivation() != "none") {
+      std::string kind = c.getActivation() == "relu"         ? "Relu"
+                         : c.getActivation() == "leaky_relu" ? "LeakyRelu"
+                                                             : "Clip";
+      body << ", ssrt::UnaryOp::" << kind << ", "
+           << floatLit(c.getActivationAlpha().convertToDouble()) << ", "
+           << floatLit(c.getActivationBeta().convertToDouble());
+    }
+    body << ");\n";
     return success();
   }
   if (auto o = dyn_cast<BatchNormOp>(op)) {

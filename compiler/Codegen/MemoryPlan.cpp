@@ -8,6 +8,7 @@
 
 #include "Codegen/ArenaPlanner.h"
 #include "Codegen/MemoryPlan.h"
+#include "Debug.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
 
@@ -15,7 +16,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "graph-plan-memory"
 
@@ -118,9 +118,13 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
     }
 
     ArenaPlan plan = planArena(requests, alignment);
-    LLVM_DEBUG(llvm::dbgs() << "[graph-plan-memory] " << func.getName() << ": "
-                            << requests.size() << " buffers, arena "
-                            << plan.totalBytes << " bytes\n");
+    SS_DEBUG(DEBUG_TYPE, dbgs << func.getName() << ": " << requests.size()
+                              << " buffers, arena " << plan.totalBytes
+                              << " bytes\n";
+             for (size_t i = 0; i < requests.size(); ++i) dbgs
+             << "  buffer " << i << ": " << requests[i].bytes << " bytes, steps ["
+             << requests[i].firstUse << ", " << requests[i].lastUse
+             << "], offset " << plan.offsets[i] << "\n");
 
     Builder b(func.getContext());
     for (Operation &op : body) {

@@ -465,7 +465,8 @@ LogicalResult convertConv(NodeContext &n, Results &r) {
       n.loc, x, w, n.input(2), b.getDenseI64ArrayAttr(attrs->strides),
       b.getDenseI64ArrayAttr(attrs->pads),
       b.getDenseI64ArrayAttr(attrs->dilations),
-      b.getI64IntegerAttr(n.getInt("group", 1)));
+      b.getI64IntegerAttr(n.getInt("group", 1)), b.getStringAttr("none"),
+      b.getF32FloatAttr(0.0f), b.getF32FloatAttr(0.0f));
   if (failed(v))
     return failure();
   r.push_back(*v);

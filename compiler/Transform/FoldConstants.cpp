@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Graph/GraphDialect.h"
+#include "Debug.h"
 #include "Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -45,8 +46,8 @@ struct GraphFoldConstantsPass
     for (Operation *op : candidates)
       folded += succeeded(foldOne(op, dialect));
     unsigned erased = eraseDeadGraphOps(dialect);
-    LLVM_DEBUG(llvm::dbgs() << "folded " << folded << " ops, erased " << erased
-                            << " dead ops\n");
+    SS_DEBUG(DEBUG_TYPE, dbgs << "folded " << folded << " ops, erased "
+                              << erased << " dead ops\n");
   }
 
   /// Folds `op` if its folder succeeds on its constant operands, replacing
@@ -82,7 +83,8 @@ struct GraphFoldConstantsPass
       created.push_back(constant);
       replacements.push_back(constant->getResult(0));
     }
-    LLVM_DEBUG(llvm::dbgs() << "folding " << *op << "\n");
+    SS_DEBUG(DEBUG_TYPE, dbgs << "folding " << op->getName() << " at "
+                              << op->getLoc() << "\n");
     op->replaceAllUsesWith(replacements);
     op->erase();
     return success();

@@ -1106,6 +1106,11 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                            group);
   if (failed(checkBias(inference, adaptor.getBias(), outChannels)))
     return failure();
+  StringRef activation = adaptor.getActivation();
+  if (activation != "none" && activation != "relu" &&
+      activation != "leaky_relu" && activation != "clip")
+    return inference.error("activation '", activation.str(),
+                           "' is not none, relu, leaky_relu or clip");
   int64_t spatial = input->getRank() - 2;
   SmallVector<int64_t> shape{input->getDimSize(0), outChannels};
   for (int64_t i = 0; i < spatial; ++i) {
@@ -1130,11 +1135,14 @@ std::string ConvOp::getDimAnnotation() {
   // n c+ h^ w^, o c+ r^ s^, o -> n o h'^ w'^. With groups each output
   // channel reads only its group's input channels, so neither channel dim
   // can be split alone and both are frozen.
+  // A fused activation is not linear, so partial sums over c would be
+  // wrong: c is then frozen too.
   int64_t spatial = getInput().getType().getRank() - 2;
   bool grouped = getGroup() != 1;
+  bool reducible = !grouped && getActivation() == "none";
   DimLabelNames names;
   DimLabel n{names.next(), DimLabel::Spatial};
-  DimLabel c{names.next(), grouped ? DimLabel::Frozen : DimLabel::Reduced};
+  DimLabel c{names.next(), reducible ? DimLabel::Reduced : DimLabel::Frozen};
   LabelList inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
   DimLabel o{names.next(), grouped ? DimLabel::Frozen : DimLabel::Spatial};
   DimLabel filterC = grouped ? DimLabel{names.next(), DimLabel::Frozen} : c;
@@ -1216,9 +1224,10 @@ std::string ConvTransposeOp::getDimAnnotation() {
   // reduction here. Groups freeze the channels as for conv.
   int64_t spatial = getInput().getType().getRank() - 2;
   bool grouped = getGroup() != 1;
+  bool reducible = !grouped;
   DimLabelNames names;
   DimLabel n{names.next(), DimLabel::Spatial};
-  DimLabel c{names.next(), grouped ? DimLabel::Frozen : DimLabel::Reduced};
+  DimLabel c{names.next(), reducible ? DimLabel::Reduced : DimLabel::Frozen};
   LabelList inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
   DimLabel filterO{names.next(),
                    grouped ? DimLabel::Frozen : DimLabel::Spatial};

@@ -173,10 +173,20 @@ class Graph_ConvLikeOp<string mnemonic, string summaryText>
 }
 
 def Graph_ConvOp : Graph_ConvLikeOp<"conv", "N-d grouped convolution"> {
+  let description = [{
+    Explicit padding: `pads` holds all begin values then all end values,
+    one per spatial dimension. `activation` ("none", "relu", "leaky_relu" or
+    "clip", with `activation_alpha`/`activation_beta` as LeakyRelu's alpha
+    or Clip's min/max) is applied to every output element; it is set by
+    graph-fuse-conv-activation, never by the importer.
+  }];
   let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$filter,
                    Optional<Graph_Tensor>:$bias, DenseI64ArrayAttr:$strides,
                    DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
-                   I64Attr:$group);
+                   I64Attr:$group,
+                   DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                   DefaultValuedAttr<F32Attr, "0.0f">:$activation_alpha,
+                   DefaultValuedAttr<F32Attr, "0.0f">:$activation_beta);
 }
 
 def Graph_ConvTransposeOp

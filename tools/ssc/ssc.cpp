@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/CppEmitter.h"
+#include "Debug.h"
 #include "Graph/GraphDialect.h"
 #include "Import/OnnxImporter.h"
 #include "Passes.h"
@@ -143,14 +144,14 @@ std::string runtimeCMakeLists(const std::vector<std::string> &ranks) {
      << "\" CACHE PATH \"ssrt headers\")\n"
      << "set(SSRT_LIBRARY \"" << SS_RUNTIME_LIBRARY
      << "\" CACHE FILEPATH \"ssrt static library\")\n"
-     << "set(BLA_VENDOR OpenBLAS)\n"
-     << "find_package(BLAS REQUIRED)\n"
+     << "set(SSRT_BLAS_LIBRARY \"" << SS_BLAS_LIBRARY
+     << "\" CACHE FILEPATH \"OpenBLAS (OpenMP build)\")\n"
      << "find_package(OpenMP REQUIRED COMPONENTS CXX)\n";
   for (const auto &r : ranks)
     os << "add_executable(" << r << " " << r << ".cpp)\n"
        << "target_include_directories(" << r << " PRIVATE ${SSRT_INCLUDE_DIR})\n"
        << "target_link_libraries(" << r << " PRIVATE ${SSRT_LIBRARY} "
-       << "${BLAS_LIBRARIES} OpenMP::OpenMP_CXX)\n";
+       << "${SSRT_BLAS_LIBRARY} OpenMP::OpenMP_CXX)\n";
   return s;
 }
 
@@ -181,6 +182,7 @@ struct CompileArgs {
   std::string emit = "cpp";
   std::string stopAfter;
   bool printIrAfterAll = false;
+  std::string debugOnly;
   bool quiet = false;
 };
 
@@ -195,12 +197,12 @@ int compile(const CompileArgs &args) {
                " needs a parallel plan; this build supports --world-size 1");
     return kExitUnsupported;
   }
-  static const char *stages[] = {"import", "fold", "plan-memory"};
+  static const char *stages[] = {"import", "fold", "fuse", "plan-memory"};
   if (!args.stopAfter.empty() &&
       std::find(std::begin(stages), std::end(stages), args.stopAfter) ==
           std::end(stages)) {
     printError("--stop-after " + args.stopAfter +
-               " is not a stage (import, fold, plan-memory)");
+               " is not a stage (import, fold, fuse, plan-memory)");
     return kExitError;
   }
   if (args.emit != "cpp" && args.emit != "mlir") {
@@ -212,6 +214,7 @@ int compile(const CompileArgs &args) {
     return kExitError;
   }
 
+  ss::enableDebugTypes(args.debugOnly);
   ss::ImportOptions options;
   if (!parseInputShapes(args.inputShapes, options.inputShapes) ||
       !parseFrozenInputs(args.frozenInputs, options.frozenInputs))
@@ -253,8 +256,13 @@ int compile(const CompileArgs &args) {
         [](Pass *, Operation *) { return false; },
         [](Pass *, Operation *) { return true; },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  // The stages of DESIGN.md section 2 that a single-rank program needs.
   pm.addPass(ss::createGraphFoldConstants());
-  if (args.stopAfter != "fold")
+  if (args.stopAfter != "fold") {
+    pm.addPass(ss::createGraphFoldBatchNorm());
+    pm.addPass(ss::createGraphFuseConvActivation());
+  }
+  if (args.stopAfter != "fold" && args.stopAfter != "fuse")
     pm.addPass(ss::createGraphPlanMemory());
   if (failed(pm.run(*module)))
     return kExitError;
@@ -606,9 +614,12 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_option("--stop-after", compileArgs.stopAfter,
                          "With --emit=mlir, stop after this stage: import, "
-                         "fold, plan-memory");
+                         "fold, fuse, plan-memory");
   compileCmd->add_flag("--print-ir-after-all", compileArgs.printIrAfterAll,
                        "Print the IR after every pass to stderr");
+  compileCmd->add_option("--debug-only", compileArgs.debugOnly,
+                         "Log what these passes do to stderr: a comma list "
+                         "of pass names (graph-plan-memory, ...) or 'all'");
   compileCmd->add_flag("-q,--quiet", compileArgs.quiet,
                        "Do not print the compile report");
 

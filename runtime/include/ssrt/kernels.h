@@ -94,6 +94,14 @@ void conv(const float *x, const float *w, const float *bias, float *y,
           const int64_t *yShape, const int64_t *strides,
           const int64_t *padsBegin, const int64_t *dilations, int64_t group);
 
+/// conv followed by an elementwise activation (UnaryOp with its alpha/beta),
+/// fused into the output pass.
+void conv(const float *x, const float *w, const float *bias, float *y,
+          int spatialRank, const int64_t *xShape, const int64_t *wShape,
+          const int64_t *yShape, const int64_t *strides,
+          const int64_t *padsBegin, const int64_t *dilations, int64_t group,
+          UnaryOp activation, float alpha, float beta);
+
 /// N-d transposed convolution. wShape = [C, O/group, kernel...].
 void convTranspose(const float *x, const float *w, const float *bias, float *y,
                    int spatialRank, const int64_t *xShape,

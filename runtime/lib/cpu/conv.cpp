@@ -1,5 +1,9 @@
-// Convolution and transposed convolution: im2col / col2im around OpenBLAS
-// sgemm, with a direct loop for depthwise convolutions.
+// Convolution and transposed convolution. Small convolutions run a direct,
+// register-blocked kernel over a padded copy of the input; large ones go
+// through im2col and OpenBLAS sgemm; depthwise ones have their own direct
+// loop. An optional activation is applied in the pass that finishes each
+// output. Transposed convolution is sgemm followed by col2im.
+#include "conv_direct.h"
 #include "fatal_error.h"
 #include "multiversion.h"
 #include "scratch_buffer.h"
@@ -20,6 +24,8 @@ using cpu::WidthTaps;
 
 namespace {
 
+// Scratch slot (per thread) of the im2col columns; conv_direct.cpp uses
+// slots 0 and 1 the same way.
 constexpr int kColumnSlot = 0;
 
 void sgemmNN(int64_t m, int64_t n, int64_t k, const float *a, const float *b,
@@ -161,15 +167,16 @@ void convPlaneDirect(const float *x, const float *w, float biasValue, float *y,
   }
 }
 
-void addChannelBias(float *y, const float *bias, int64_t channels,
-                    int64_t planeSize) {
+/// Adds each channel's bias and applies the activation to `channels` planes
+/// in place; nothing to do without either.
+void finishChannels(float *y, const float *bias, int64_t channels,
+                    int64_t planeSize, UnaryOp act, float alpha, float beta) {
+  if (!bias && act == UnaryOp::Identity)
+    return;
   cpu::parallelRanges(channels, planeSize, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      float *plane = y + c * planeSize;
-      const float b = bias[c];
-      for (int64_t i = 0; i < planeSize; ++i)
-        plane[i] += b;
-    }
+    for (int64_t c = begin; c < end; ++c)
+      cpu::activateRange(y + c * planeSize, y + c * planeSize, planeSize,
+                         bias ? bias + c : nullptr, act, alpha, beta);
   });
 }
 
@@ -179,6 +186,15 @@ void conv(const float *x, const float *w, const float *bias, float *y,
           int spatialRank, const int64_t *xShape, const int64_t *wShape,
           const int64_t *yShape, const int64_t *strides,
           const int64_t *padsBegin, const int64_t *dilations, int64_t group) {
+  conv(x, w, bias, y, spatialRank, xShape, wShape, yShape, strides, padsBegin,
+       dilations, group, UnaryOp::Identity, 0.0f, 0.0f);
+}
+
+void conv(const float *x, const float *w, const float *bias, float *y,
+          int spatialRank, const int64_t *xShape, const int64_t *wShape,
+          const int64_t *yShape, const int64_t *strides,
+          const int64_t *padsBegin, const int64_t *dilations, int64_t group,
+          UnaryOp activation, float alpha, float beta) {
   const int64_t N = xShape[0], C = xShape[1], O = wShape[0];
   if (group < 1 || C % group != 0 || O % group != 0 || wShape[1] != C / group ||
       yShape[1] != O)
@@ -191,13 +207,14 @@ void conv(const float *x, const float *w, const float *bias, float *y,
     return;
   if (Cg == 0 || g.kernelSize == 0) {
     fill(y, DType::F32, N * O * g.outSize, 0.0);
-    if (bias)
-      for (int64_t n = 0; n < N; ++n)
-        addChannelBias(y + n * O * g.outSize, bias, O, g.outSize);
+    for (int64_t n = 0; n < N; ++n)
+      finishChannels(y + n * O * g.outSize, bias, O, g.outSize, activation,
+                     alpha, beta);
     return;
   }
 
-  // Depthwise (one input channel per group): direct loops per output plane.
+  // Depthwise (one input channel per group): direct loops per output plane,
+  // each finished while it is still in cache.
   if (Cg == 1) {
     const WidthTaps taps(g);
     cpu::parallelRanges(
@@ -205,8 +222,12 @@ void conv(const float *x, const float *w, const float *bias, float *y,
           for (int64_t p = begin; p < end; ++p) {
             int64_t n = p / O, o = p % O;
             int64_t c = o / Og; // the group's input channel
+            float *plane = y + p * g.outSize;
             convPlaneDirect(x + (n * C + c) * g.inSize, w + o * g.kernelSize,
-                            bias ? bias[o] : 0.0f, y + p * g.outSize, g, taps);
+                            bias ? bias[o] : 0.0f, plane, g, taps);
+            if (activation != UnaryOp::Identity)
+              cpu::activateRange(plane, plane, g.outSize, nullptr, activation,
+                                 alpha, beta);
           }
         });
     return;
@@ -218,6 +239,10 @@ void conv(const float *x, const float *w, const float *bias, float *y,
                    g.pad[2] == 0 && g.stride[0] == 1 && g.stride[1] == 1 &&
                    g.stride[2] == 1 && g.inSize == g.outSize &&
                    g.in[2] == g.out[2] && g.in[1] == g.out[1];
+  if (!pointwise && cpu::directConvPreferred(g, Cg, Og)) {
+    cpu::directConv(x, w, bias, y, g, N, C, O, group, activation, alpha, beta);
+    return;
+  }
   const int64_t colRows = Cg * g.kernelSize;
   auto convOneGroup = [&](int64_t n, int64_t gi) {
     const float *xg = x + (n * C + gi * Cg) * g.inSize;
@@ -246,9 +271,9 @@ void conv(const float *x, const float *w, const float *bias, float *y,
       for (int64_t gi = 0; gi < group; ++gi)
         convOneGroup(n, gi);
   }
-  if (bias)
-    for (int64_t n = 0; n < N; ++n)
-      addChannelBias(y + n * O * g.outSize, bias, O, g.outSize);
+  for (int64_t n = 0; n < N; ++n)
+    finishChannels(y + n * O * g.outSize, bias, O, g.outSize, activation, alpha,
+                   beta);
 }
 
 void convTranspose(const float *x, const float *w, const float *bias, float *y,

@@ -6,6 +6,7 @@
 #include "ssrt/math.h"
 #include "strided_copy.h"
 #include "strided_iteration.h"
+#include "unary_functions.h"
 
 #include <cstring>
 
@@ -29,49 +30,14 @@ SSRT_INLINE void mapFloats(const float *x, float *y, int64_t n, F f) {
 SSRT_MULTIVERSION
 void unaryRange(UnaryOp op, const float *x, float *y, int64_t n, float alpha,
                 float beta) {
-  switch (op) {
-  case UnaryOp::Identity:
+  if (op == UnaryOp::Identity) {
     if (x != y)
       std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float));
     return;
-  case UnaryOp::Neg:
-    return mapFloats(x, y, n, [](float v) { return math::neg(v); });
-  case UnaryOp::Abs:
-    return mapFloats(x, y, n, [](float v) { return math::abs(v); });
-  case UnaryOp::Exp:
-    return mapFloats(x, y, n, [](float v) { return math::exp(v); });
-  case UnaryOp::Log:
-    return mapFloats(x, y, n, [](float v) { return math::log(v); });
-  case UnaryOp::Tanh:
-    return mapFloats(x, y, n, [](float v) { return math::tanh(v); });
-  case UnaryOp::Erf:
-    return mapFloats(x, y, n, [](float v) { return math::erf(v); });
-  case UnaryOp::Relu:
-    return mapFloats(x, y, n, [](float v) { return math::relu(v); });
-  case UnaryOp::Sigmoid:
-    return mapFloats(x, y, n, [](float v) { return math::sigmoid(v); });
-  case UnaryOp::Sqrt:
-    return mapFloats(x, y, n, [](float v) { return math::sqrt(v); });
-  case UnaryOp::Reciprocal:
-    return mapFloats(x, y, n, [](float v) { return math::reciprocal(v); });
-  case UnaryOp::LeakyRelu:
-    return mapFloats(x, y, n,
-                     [alpha](float v) { return math::leakyRelu(v, alpha); });
-  case UnaryOp::HardSigmoid:
-    return mapFloats(x, y, n, [alpha, beta](float v) {
-      return math::hardSigmoid(v, alpha, beta);
-    });
-  case UnaryOp::HardSwish:
-    return mapFloats(x, y, n, [](float v) { return math::hardSwish(v); });
-  case UnaryOp::Clip:
-    return mapFloats(
-        x, y, n, [alpha, beta](float v) { return math::clip(v, alpha, beta); });
-  case UnaryOp::Gelu:
-    return mapFloats(x, y, n, [](float v) { return math::gelu(v); });
-  case UnaryOp::GeluTanh:
-    return mapFloats(x, y, n, [](float v) { return math::geluTanh(v); });
   }
-  cpu::fatalError("ssrt: unknown unary op %d", static_cast<int>(op));
+  cpu::withUnaryFunction(op, alpha, beta, [&](auto f) SSRT_INLINE_LAMBDA {
+    mapFloats(x, y, n, f);
+  });
 }
 
 template <typename T>

@@ -1,7 +1,10 @@
 // N-d Resize (nearest and N-linear) with ONNX coordinate transformation
-// modes, computed in float like onnxruntime.
+// modes, computed in float like onnxruntime. Linear mode is separable: each
+// output row blends its source rows once, then interpolates along the inner
+// dim (with a vector loop for 2x upsampling).
 #include "fatal_error.h"
 #include "multiversion.h"
+#include "scratch_buffer.h"
 #include "ssrt/kernels.h"
 #include "strided_iteration.h"
 
@@ -12,6 +15,9 @@
 namespace ssrt {
 
 namespace {
+
+// Scratch slot (per thread) of the blended source row.
+constexpr int kBlendSlot = 2;
 
 /// The input coordinate that output index `o` maps to along one dim.
 float sourceCoordinate(CoordMode coord, int64_t o, float scale, int64_t in,
@@ -27,9 +33,8 @@ float sourceCoordinate(CoordMode coord, int64_t o, float scale, int64_t in,
     // the (floored) output size when scales rather than sizes were given.
     float resized = static_cast<float>(in) * scale;
     (void)out;
-    return resized <= 1.0f
-               ? 0.0f
-               : x * static_cast<float>(in - 1) / (resized - 1.0f);
+    return resized <= 1.0f ? 0.0f
+                           : x * static_cast<float>(in - 1) / (resized - 1.0f);
   }
   case CoordMode::Asymmetric:
     return x / scale;
@@ -63,40 +68,111 @@ struct AxisTable {
   std::vector<int64_t> lo, hi;
   std::vector<float> weight;
   bool interpolated = false;
+  bool identity = false; // output index i reads input index i alone
 };
 
-/// One output row: the weighted sum over the corner source rows of each
-/// row's value at the inner dim's source index (or its two neighbours).
-SSRT_MULTIVERSION
-void resizeRow(const float *x, float *out, int64_t width,
-               const int64_t *cornerOffsets, const float *cornerWeights,
-               int numCorners, const int64_t *lo, const int64_t *hi,
-               const float *weight, bool innerInterpolated) {
-  if (numCorners == 1) {
-    const float *src = x + cornerOffsets[0];
-    if (!innerInterpolated) {
-      for (int64_t j = 0; j < width; ++j)
-        out[j] = src[lo[j]];
-    } else {
-      for (int64_t j = 0; j < width; ++j)
-        out[j] = (1.0f - weight[j]) * src[lo[j]] + weight[j] * src[hi[j]];
+/// The inner dim of a linear 2x upsample: away from the edges, output 2m + r
+/// (r = 0, 1) interpolates input m + lo[r] and m + hi[r] with weight[r], the
+/// same for every m in [mBegin, mEnd). Found by comparing the table entries,
+/// so the vector loop computes exactly what the table says.
+struct PairPattern {
+  bool found = false;
+  int64_t lo[2] = {}, hi[2] = {};
+  float weight[2] = {};
+  int64_t mBegin = 0, mEnd = 0;
+
+  explicit PairPattern(const AxisTable &t) {
+    const int64_t out = static_cast<int64_t>(t.lo.size());
+    if (!t.interpolated || out < 16)
+      return;
+    const int64_t mid = out / 4; // a pair well inside the row
+    for (int r = 0; r < 2; ++r) {
+      lo[r] = t.lo[2 * mid + r] - mid;
+      hi[r] = t.hi[2 * mid + r] - mid;
+      weight[r] = t.weight[2 * mid + r];
     }
+    auto matches = [&](int64_t m) {
+      for (int r = 0; r < 2; ++r) {
+        const int64_t j = 2 * m + r;
+        if (t.lo[j] != m + lo[r] || t.hi[j] != m + hi[r] ||
+            t.weight[j] != weight[r])
+          return false;
+      }
+      return true;
+    };
+    mBegin = mid;
+    while (mBegin > 0 && matches(mBegin - 1))
+      --mBegin;
+    mEnd = mid + 1;
+    while (2 * mEnd + 1 < out && matches(mEnd))
+      ++mEnd;
+    found = mEnd - mBegin >= 4;
+  }
+};
+
+/// Blends the corner source rows into `row` (the input width): row[i] =
+/// sum over corners of weight * source[i]. Contiguous, so it vectorises.
+SSRT_MULTIVERSION
+void blendRows(const float *x, float *row, int64_t width,
+               const int64_t *cornerOffsets, const float *cornerWeights,
+               int numCorners) {
+  const float *src0 = x + cornerOffsets[0];
+  const float w0 = cornerWeights[0];
+  if (numCorners == 2) {
+    const float *src1 = x + cornerOffsets[1];
+    const float w1 = cornerWeights[1];
+    for (int64_t i = 0; i < width; ++i)
+      row[i] = w0 * src0[i] + w1 * src1[i];
     return;
   }
-  for (int64_t j = 0; j < width; ++j)
-    out[j] = 0.0f;
-  for (int c = 0; c < numCorners; ++c) {
+  for (int64_t i = 0; i < width; ++i)
+    row[i] = w0 * src0[i];
+  for (int c = 1; c < numCorners; ++c) {
     const float *src = x + cornerOffsets[c];
     const float cw = cornerWeights[c];
-    if (!innerInterpolated) {
-      for (int64_t j = 0; j < width; ++j)
-        out[j] += cw * src[lo[j]];
-    } else {
-      for (int64_t j = 0; j < width; ++j)
-        out[j] +=
-            cw * ((1.0f - weight[j]) * src[lo[j]] + weight[j] * src[hi[j]]);
-    }
+    for (int64_t i = 0; i < width; ++i)
+      row[i] += cw * src[i];
   }
+}
+
+/// One output row from one (blended) source row along the inner dim.
+SSRT_MULTIVERSION
+void resizeInner(const float *src, float *out, const AxisTable &inner,
+                 const PairPattern &pairs) {
+  const int64_t width = static_cast<int64_t>(inner.lo.size());
+  const int64_t *lo = inner.lo.data(), *hi = inner.hi.data();
+  const float *weight = inner.weight.data();
+  if (inner.identity) {
+    std::memcpy(out, src, static_cast<size_t>(width) * sizeof(float));
+    return;
+  }
+  if (!inner.interpolated) {
+    for (int64_t j = 0; j < width; ++j)
+      out[j] = src[lo[j]];
+    return;
+  }
+  auto lerp = [&](int64_t j) {
+    out[j] = (1.0f - weight[j]) * src[lo[j]] + weight[j] * src[hi[j]];
+  };
+  if (!pairs.found) {
+    for (int64_t j = 0; j < width; ++j)
+      lerp(j);
+    return;
+  }
+  for (int64_t j = 0; j < 2 * pairs.mBegin; ++j)
+    lerp(j);
+  // Even and odd outputs read shifted contiguous runs of the source and
+  // are stored interleaved.
+  const float *a0 = src + pairs.lo[0], *b0 = src + pairs.hi[0];
+  const float *a1 = src + pairs.lo[1], *b1 = src + pairs.hi[1];
+  const float w0 = pairs.weight[0], w1 = pairs.weight[1];
+  const float v0 = 1.0f - w0, v1 = 1.0f - w1;
+  for (int64_t m = pairs.mBegin; m < pairs.mEnd; ++m) {
+    out[2 * m] = v0 * a0[m] + w0 * b0[m];
+    out[2 * m + 1] = v1 * a1[m] + w1 * b1[m];
+  }
+  for (int64_t j = 2 * pairs.mEnd; j < width; ++j)
+    lerp(j);
 }
 
 } // namespace
@@ -134,6 +210,7 @@ void resize(const float *x, float *y, const int64_t *inShape,
     // A dim kept at its size with scale 1 maps every index to itself.
     const bool identity = in == out && scale == 1.0f;
     t.interpolated = mode == ResizeMode::Linear && !identity;
+    t.identity = identity;
     for (int64_t o = 0; o < out; ++o) {
       int64_t i0 = o, i1 = o;
       float w = 0.0f;
@@ -168,10 +245,25 @@ void resize(const float *x, float *y, const int64_t *inShape,
   const int numCorners = 1 << numInterpolatedOuter;
   const AxisTable &inner = tables[last];
 
+  const PairPattern pairs(inner);
+  const int64_t inWidth = inShape[last];
+
   cpu::parallelRanges(
       rows, width * numCorners, [&](int64_t begin, int64_t end) {
-        std::vector<int64_t> cornerOffsets(static_cast<size_t>(numCorners));
-        std::vector<float> cornerWeights(static_cast<size_t>(numCorners));
+        int64_t cornerOffsets[1 << 6];
+        float cornerWeights[1 << 6];
+        std::vector<int64_t> heapOffsets;
+        std::vector<float> heapWeights;
+        int64_t *offsets = cornerOffsets;
+        float *weights = cornerWeights;
+        if (numCorners > (1 << 6)) {
+          heapOffsets.resize(static_cast<size_t>(numCorners));
+          heapWeights.resize(static_cast<size_t>(numCorners));
+          offsets = heapOffsets.data();
+          weights = heapWeights.data();
+        }
+        float *blended =
+            numCorners > 1 ? cpu::scratchFloats(kBlendSlot, inWidth) : nullptr;
         int64_t index[cpu::kMaxDims];
         int64_t previousOffset = -1;
         for (int64_t row = begin; row < end; ++row) {
@@ -194,21 +286,30 @@ void resize(const float *x, float *y, const int64_t *inShape,
               off += high ? t.hi[o] : t.lo[o];
               wgt *= high ? t.weight[o] : 1.0f - t.weight[o];
             }
-            cornerOffsets[c] = off;
-            cornerWeights[c] = wgt;
+            offsets[c] = off;
+            weights[c] = wgt;
           }
           float *out = y + row * width;
-          // Rows that read the same source row (nearest upsampling) repeat the
-          // previous output row.
-          if (numCorners == 1 && row > begin &&
-              cornerOffsets[0] == previousOffset) {
-            std::memcpy(out, out - width, static_cast<size_t>(width) * 4);
+          if (numCorners == 1) {
+            // Rows that read the same source row (nearest upsampling) repeat
+            // the previous output row.
+            if (row > begin && offsets[0] == previousOffset) {
+              std::memcpy(out, out - width, static_cast<size_t>(width) * 4);
+              continue;
+            }
+            previousOffset = offsets[0];
+            resizeInner(x + offsets[0], out, inner, pairs);
             continue;
           }
-          previousOffset = cornerOffsets[0];
-          resizeRow(x, out, width, cornerOffsets.data(), cornerWeights.data(),
-                    numCorners, inner.lo.data(), inner.hi.data(),
-                    inner.weight.data(), inner.interpolated);
+          // Blend the source rows first (inWidth values), then interpolate
+          // along the inner dim once, rather than per corner; an unchanged
+          // inner dim blends straight into the output.
+          if (inner.identity) {
+            blendRows(x, out, width, offsets, weights, numCorners);
+            continue;
+          }
+          blendRows(x, blended, inWidth, offsets, weights, numCorners);
+          resizeInner(blended, out, inner, pairs);
         }
       });
 }
