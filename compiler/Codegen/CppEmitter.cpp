@@ -184,24 +184,42 @@ public:
     // Tensor names must not shadow C++ keywords or the names the program
     // itself uses.
     static const char *reserved[] = {
-        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand",
-        "bitor", "bool", "break", "case", "catch", "char", "char8_t",
-        "char16_t", "char32_t", "class", "compl", "concept", "const",
-        "consteval", "constexpr", "constinit", "const_cast", "continue",
-        "co_await", "co_return", "co_yield", "decltype", "default", "delete",
-        "do", "double", "dynamic_cast", "else", "enum", "explicit", "export",
-        "extern", "false", "float", "for", "friend", "goto", "if", "inline",
-        "int", "long", "mutable", "namespace", "new", "noexcept", "not",
-        "not_eq", "nullptr", "operator", "or", "or_eq", "private",
-        "protected", "public", "register", "reinterpret_cast", "requires",
-        "return", "short", "signed", "sizeof", "static", "static_assert",
-        "static_cast", "struct", "switch", "template", "this",
-        "thread_local", "throw", "true", "try", "typedef", "typeid",
-        "typename", "union", "unsigned", "using", "virtual", "void",
-        "volatile", "wchar_t", "while", "xor", "xor_eq", "NULL", "main",
-        "arena", "weights", "step", "spec", "ssrt", "std", "kInputs",
-        "kOutputs", "int8_t", "uint8_t", "int32_t", "int64_t", "size_t",
-        "memcpy"};
+        "alignas",       "alignof",     "and",
+        "and_eq",        "asm",         "auto",
+        "bitand",        "bitor",       "bool",
+        "break",         "case",        "catch",
+        "char",          "char8_t",     "char16_t",
+        "char32_t",      "class",       "compl",
+        "concept",       "const",       "consteval",
+        "constexpr",     "constinit",   "const_cast",
+        "continue",      "co_await",    "co_return",
+        "co_yield",      "decltype",    "default",
+        "delete",        "do",          "double",
+        "dynamic_cast",  "else",        "enum",
+        "explicit",      "export",      "extern",
+        "false",         "float",       "for",
+        "friend",        "goto",        "if",
+        "inline",        "int",         "long",
+        "mutable",       "namespace",   "new",
+        "noexcept",      "not",         "not_eq",
+        "nullptr",       "operator",    "or",
+        "or_eq",         "private",     "protected",
+        "public",        "register",    "reinterpret_cast",
+        "requires",      "return",      "short",
+        "signed",        "sizeof",      "static",
+        "static_assert", "static_cast", "struct",
+        "switch",        "template",    "this",
+        "thread_local",  "throw",       "true",
+        "try",           "typedef",     "typeid",
+        "typename",      "union",       "unsigned",
+        "using",         "virtual",     "void",
+        "volatile",      "wchar_t",     "while",
+        "xor",           "xor_eq",      "NULL",
+        "main",          "arena",       "weights",
+        "step",          "spec",        "ssrt",
+        "std",           "kInputs",     "kOutputs",
+        "int8_t",        "uint8_t",     "int32_t",
+        "int64_t",       "size_t",      "memcpy"};
     for (const char *word : reserved)
       usedNames.insert(word);
   }
@@ -220,8 +238,8 @@ private:
   /// The ONNX name of a value, when the importer recorded one.
   std::string tensorName(Value v) {
     if (auto arg = dyn_cast<BlockArgument>(v))
-      if (auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                     "ss.name"))
+      if (auto n =
+              func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ss.name"))
         return n.str();
     if (Operation *def = v.getDefiningOp()) {
       if (auto names = def->getAttrOfType<ArrayAttr>("ss.names")) {
@@ -417,8 +435,9 @@ LogicalResult Emitter::emitOp(Operation *op) {
   if (isa<ConstantOp, ReshapeOp>(op))
     return success(); // weights and views need no code
   std::string node = nodeName(op);
-  body << "\n  // node \"" << commentSafe(node) << "\" (" << op->getName().stripDialect()
-       << ") plan: replicated on rank " << options.rank << "\n";
+  body << "\n  // node \"" << commentSafe(node) << "\" ("
+       << op->getName().stripDialect() << ") plan: replicated on rank "
+       << options.rank << "\n";
   ++kernelCalls;
   if (succeeded(emitElementwise(op)))
     return success();
@@ -431,16 +450,17 @@ LogicalResult Emitter::emitOp(Operation *op) {
   if (auto o = dyn_cast<CastOp>(op)) {
     std::string x = var(o.getInput()), y = var(o.getOutput());
     body << "  ssrt::cast(" << dtypeEnum(typeOf(o.getInput()).getElementType())
-         << ", " << x << ", " << dtypeEnum(typeOf(o.getOutput()).getElementType())
-         << ", " << y << ", " << numel(o.getOutput()) << ");\n";
+         << ", " << x << ", "
+         << dtypeEnum(typeOf(o.getOutput()).getElementType()) << ", " << y
+         << ", " << numel(o.getOutput()) << ");\n";
     return success();
   }
   if (auto o = dyn_cast<WhereOp>(op)) {
     auto outShape = shapeOf(o.getOutput());
     std::string c = var(o.getCondition()), x = var(o.getLhs()),
                 y = var(o.getRhs()), out = var(o.getOutput());
-    std::string cs = array(broadcastStrides(shapeOf(o.getCondition()), outShape),
-                           "strides");
+    std::string cs =
+        array(broadcastStrides(shapeOf(o.getCondition()), outShape), "strides");
     std::string xs =
         array(broadcastStrides(shapeOf(o.getLhs()), outShape), "strides");
     std::string ys =
@@ -526,7 +546,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
     int64_t spatial = shapeOf(x).size() - 2;
     std::string xv = var(x), wv = var(w), yv = var(y);
     std::string bv = bias ? var(bias) : "nullptr";
-    std::string xs = array(shapeOf(x), "shape"), ws = array(shapeOf(w), "shape"),
+    std::string xs = array(shapeOf(x), "shape"),
+                ws = array(shapeOf(w), "shape"),
                 ys = array(shapeOf(y), "shape");
     std::string st = array(strides, "strides");
     std::string pb = array(pads.take_front(spatial), "pads");
@@ -567,7 +588,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
     if (numel(o.getScale()) != inner ||
         (o.getBias() && numel(o.getBias()) != inner))
       return op->emitError("emit: layer_norm scale/bias must have the "
-                           "normalised shape (") << inner << " elements)";
+                           "normalised shape (")
+             << inner << " elements)";
     std::string x = var(o.getInput()), sc = var(o.getScale()),
                 y = var(o.getOutput());
     std::string bi = o.getBias() ? var(o.getBias()) : "nullptr";
@@ -614,8 +636,7 @@ LogicalResult Emitter::emitOp(Operation *op) {
                 pe = array(o.getPads().drop_front(spatial), "pads");
     body << "  ssrt::avgPool(" << x << ", " << y << ", " << spatial << ", "
          << xs << ", " << ys << ", " << k << ", " << st << ", " << pb << ", "
-         << pe << ", " << (o.getCountIncludePad() ? "true" : "false")
-         << ");\n";
+         << pe << ", " << (o.getCountIncludePad() ? "true" : "false") << ");\n";
     return success();
   }
   if (isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>(op)) {
@@ -731,18 +752,17 @@ LogicalResult Emitter::emitOp(Operation *op) {
          << pb << ", " << rank << ", ssrt::PadMode::" << mode << ", "
          << (std::isinf(value) ? (value > 0 ? "1e308" : "-1e308")
                                : std::to_string(value))
-         << ", " << dtypeEnum(typeOf(o.getInput()).getElementType())
-         << ");\n";
+         << ", " << dtypeEnum(typeOf(o.getInput()).getElementType()) << ");\n";
     return success();
   }
   if (auto o = dyn_cast<ResizeOp>(op)) {
     int64_t rank = shapeOf(o.getInput()).size();
-    std::string coord = llvm::StringSwitch<std::string>(
-                            o.getCoordinateTransformationMode())
-                            .Case("half_pixel", "HalfPixel")
-                            .Case("pytorch_half_pixel", "PytorchHalfPixel")
-                            .Case("align_corners", "AlignCorners")
-                            .Default("Asymmetric");
+    std::string coord =
+        llvm::StringSwitch<std::string>(o.getCoordinateTransformationMode())
+            .Case("half_pixel", "HalfPixel")
+            .Case("pytorch_half_pixel", "PytorchHalfPixel")
+            .Case("align_corners", "AlignCorners")
+            .Default("Asymmetric");
     std::string nearest = llvm::StringSwitch<std::string>(o.getNearestMode())
                               .Case("round_prefer_ceil", "RoundPreferCeil")
                               .Case("floor", "Floor")
@@ -764,8 +784,7 @@ LogicalResult Emitter::emitOp(Operation *op) {
          << ");\n";
     return success();
   }
-  return op->emitError("emit: no C++ lowering for '")
-         << op->getName() << "'";
+  return op->emitError("emit: no C++ lowering for '") << op->getName() << "'";
 }
 
 LogicalResult Emitter::emitOutputs(func::ReturnOp ret) {
@@ -789,8 +808,8 @@ std::string Emitter::header() {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "// SuperScaler rank program: model \""
-     << commentSafe(options.modelName)
-     << "\", rank " << options.rank << " of " << options.worldSize << ".\n"
+     << commentSafe(options.modelName) << "\", rank " << options.rank << " of "
+     << options.worldSize << ".\n"
      << "// Generated by ssc; edits are overwritten.\n"
      << "//\n"
      << "// plan:        " << options.plan << "\n"
@@ -840,7 +859,8 @@ std::string Emitter::footer() {
      << "  spec.worldSize = " << options.worldSize << ";\n"
      << "  spec.arenaBytes = " << program.arenaBytes << ";\n"
      << "  spec.weightsBytes = " << program.weights.size() << ";\n"
-     << "  spec.weightsChecksum = 0x" << llvm::format_hex_no_prefix(program.weightsChecksum, 16) << "ULL;\n"
+     << "  spec.weightsChecksum = 0x"
+     << llvm::format_hex_no_prefix(program.weightsChecksum, 16) << "ULL;\n"
      << "  spec.weightsFile = \"" << options.weightsFile << "\";\n"
      << "  spec.numInputs = " << program.inputs.size() << ";\n"
      << "  spec.inputs = kInputs;\n"

@@ -27,8 +27,8 @@ struct ProgramTensor {
 struct RankProgram {
   int rank = 0;
   int worldSize = 1;
-  std::string source;         // the C++ translation unit
-  std::vector<char> weights;  // the weights blob, 64-byte aligned entries
+  std::string source;        // the C++ translation unit
+  std::vector<char> weights; // the weights blob, 64-byte aligned entries
   uint64_t weightsChecksum = 0;
   int64_t arenaBytes = 0;
   std::vector<ProgramTensor> inputs, outputs;

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Codegen/ArenaPlanner.h"
 #include "Codegen/MemoryPlan.h"
+#include "Codegen/ArenaPlanner.h"
 #include "Debug.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
@@ -122,9 +122,9 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
                               << " buffers, arena " << plan.totalBytes
                               << " bytes\n";
              for (size_t i = 0; i < requests.size(); ++i) dbgs
-             << "  buffer " << i << ": " << requests[i].bytes << " bytes, steps ["
-             << requests[i].firstUse << ", " << requests[i].lastUse
-             << "], offset " << plan.offsets[i] << "\n");
+             << "  buffer " << i << ": " << requests[i].bytes
+             << " bytes, steps [" << requests[i].firstUse << ", "
+             << requests[i].lastUse << "], offset " << plan.offsets[i] << "\n");
 
     Builder b(func.getContext());
     for (Operation &op : body) {
@@ -134,8 +134,7 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
       for (Value result : op.getResults()) {
         Value root = storageRoot(result);
         auto it = bufferOf.find(root);
-        offsets.push_back(it == bufferOf.end() ? -1
-                                               : plan.offsets[it->second]);
+        offsets.push_back(it == bufferOf.end() ? -1 : plan.offsets[it->second]);
       }
       op.setAttr(kOffsetsAttr, b.getDenseI64ArrayAttr(offsets));
     }

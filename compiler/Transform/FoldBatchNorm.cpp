@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Graph/GraphDialect.h"
 #include "Debug.h"
+#include "Graph/GraphDialect.h"
 #include "Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -84,7 +84,8 @@ LogicalResult foldInto(BatchNormOp bn) {
       conv.getFilter().getLoc(), filterType,
       DenseElementsAttr::get(filterType, ArrayRef<float>(newWeights)));
   Value c = b.create<ConstantOp>(
-      loc, biasType, DenseElementsAttr::get(biasType, ArrayRef<float>(newBias)));
+      loc, biasType,
+      DenseElementsAttr::get(biasType, ArrayRef<float>(newBias)));
   auto fused = b.create<ConvOp>(
       loc, bn.getType(), conv.getInput(), w, c, conv.getStridesAttr(),
       conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr(),
@@ -97,8 +98,7 @@ LogicalResult foldInto(BatchNormOp bn) {
   return success();
 }
 
-struct GraphFoldBatchNorm
-    : impl::GraphFoldBatchNormBase<GraphFoldBatchNorm> {
+struct GraphFoldBatchNorm : impl::GraphFoldBatchNormBase<GraphFoldBatchNorm> {
   void runOnOperation() override {
     SmallVector<BatchNormOp> candidates;
     getOperation().walk([&](BatchNormOp bn) { candidates.push_back(bn); });

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Graph/GraphDialect.h"
 #include "Debug.h"
+#include "Graph/GraphDialect.h"
 #include "Passes.h"
 
 #include "mlir/IR/Builders.h"

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Graph/GraphDialect.h"
 #include "Debug.h"
+#include "Graph/GraphDialect.h"
 #include "Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

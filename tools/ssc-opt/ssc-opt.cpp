@@ -1,4 +1,5 @@
-//===- ssc-opt.cpp - run SuperScaler passes on MLIR files -------------------===//
+//===- ssc-opt.cpp - run SuperScaler passes on MLIR files
+//-------------------===//
 //
 // Like mlir-opt, with the graph dialect and every SuperScaler pass
 // registered, so each stage can be run and tested alone.

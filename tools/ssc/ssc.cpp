@@ -1,4 +1,5 @@
-//===- ssc.cpp - the SuperScaler compiler driver ---------------------------===//
+//===- ssc.cpp - the SuperScaler compiler driver
+//---------------------------===//
 //
 // `ssc compile` imports an ONNX model, runs the pass pipeline and writes the
 // rank programs; `ssc run` builds and launches them; `ssc inspect` reports
@@ -19,9 +20,9 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -58,11 +59,10 @@ void installDiagnosticPrinter(MLIRContext &context) {
       where = "node \"" + name.getName().str() + "\": ";
     else if (auto file = dyn_cast<FileLineColLoc>(loc))
       where = file.getFilename().str() + ": ";
-    const char *severity = diag.getSeverity() == DiagnosticSeverity::Error
-                               ? "error"
-                           : diag.getSeverity() == DiagnosticSeverity::Warning
-                               ? "warning"
-                               : "note";
+    const char *severity =
+        diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
+        : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                            : "note";
     llvm::errs() << "ssc: " << severity << ": " << where << diag.str() << "\n";
     for (auto &note : diag.getNotes())
       llvm::errs() << "ssc: note: " << note.str() << "\n";
@@ -149,7 +149,8 @@ std::string runtimeCMakeLists(const std::vector<std::string> &ranks) {
      << "find_package(OpenMP REQUIRED COMPONENTS CXX)\n";
   for (const auto &r : ranks)
     os << "add_executable(" << r << " " << r << ".cpp)\n"
-       << "target_include_directories(" << r << " PRIVATE ${SSRT_INCLUDE_DIR})\n"
+       << "target_include_directories(" << r
+       << " PRIVATE ${SSRT_INCLUDE_DIR})\n"
        << "target_link_libraries(" << r << " PRIVATE ${SSRT_LIBRARY} "
        << "${SSRT_BLAS_LIBRARY} OpenMP::OpenMP_CXX)\n";
   return s;
@@ -252,10 +253,10 @@ int compile(const CompileArgs &args) {
 
   PassManager pm(&context);
   if (args.printIrAfterAll)
-    pm.enableIRPrinting(
-        [](Pass *, Operation *) { return false; },
-        [](Pass *, Operation *) { return true; },
-        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+    pm.enableIRPrinting([](Pass *, Operation *) { return false; },
+                        [](Pass *, Operation *) { return true; },
+                        /*printModuleScope=*/true,
+                        /*printAfterOnlyOnChange=*/false);
   // The stages of DESIGN.md section 2 that a single-rank program needs.
   pm.addPass(ss::createGraphFoldConstants());
   if (args.stopAfter != "fold") {
@@ -320,22 +321,20 @@ int compile(const CompileArgs &args) {
       {"plan", emitOptions.plan},
       {"plan_fingerprint", emitOptions.planFingerprint},
       {"arena_bytes", program.arenaBytes},
-      {"ranks",
-       llvm::json::Array{llvm::json::Object{
-           {"rank", 0},
-           {"source", "rank0.cpp"},
-           {"weights", "rank0.weights"},
-           {"weights_bytes", (int64_t)program.weights.size()},
-           {"weights_checksum",
-            llvm::utohexstr(program.weightsChecksum, true, 16)},
-           {"arena_bytes", program.arenaBytes}}}},
+      {"ranks", llvm::json::Array{llvm::json::Object{
+                    {"rank", 0},
+                    {"source", "rank0.cpp"},
+                    {"weights", "rank0.weights"},
+                    {"weights_bytes", (int64_t)program.weights.size()},
+                    {"weights_checksum",
+                     llvm::utohexstr(program.weightsChecksum, true, 16)},
+                    {"arena_bytes", program.arenaBytes}}}},
       {"inputs", std::move(inputs)},
       {"outputs", std::move(outputs)},
   };
   std::string manifestText;
   llvm::raw_string_ostream mos(manifestText);
-  mos << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
-      << "\n";
+  mos << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
   mos.flush();
   if (!writeFile(manifestPath, manifestText.data(), manifestText.size())) {
     printError("cannot write '" + manifestPath + "'");
@@ -428,10 +427,9 @@ int run(const RunArgs &args) {
       return kExitError;
     }
   }
-  std::vector<std::string> argv = {binary, "--weights",
-                                   args.dir + "/rank0.weights", "--output-dir",
-                                   args.outputDir, "--threads",
-                                   std::to_string(args.threads)};
+  std::vector<std::string> argv = {
+      binary,         "--weights", args.dir + "/rank0.weights", "--output-dir",
+      args.outputDir, "--threads", std::to_string(args.threads)};
   if (args.iterations != 1 || args.warmup != 0) {
     argv.push_back("--warmup");
     argv.push_back(std::to_string(args.warmup));
@@ -543,9 +541,10 @@ int inspect(const std::string &model,
   int64_t params = 0, flops = 0;
   llvm::outs() << "\ninputs:\n";
   for (auto arg : func.getArguments())
-    llvm::outs() << "  " << func.getArgAttrOfType<StringAttr>(
-                                   arg.getArgNumber(), "ss.name")
-                                   .getValue()
+    llvm::outs() << "  "
+                 << func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      "ss.name")
+                        .getValue()
                  << ": " << arg.getType() << "\n";
   llvm::outs() << "\nops (after import and shape folding):\n";
   for (Operation &op : func.getBody().front().without_terminator()) {
@@ -592,12 +591,12 @@ int main(int argc, char **argv) {
                    "Output directory (with --emit=mlir: a file, '-' for "
                    "stdout)")
       ->required();
-  compileCmd->add_option("--target", compileArgs.target,
-                         "Code generation target")
+  compileCmd
+      ->add_option("--target", compileArgs.target, "Code generation target")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
-  compileCmd->add_option("--world-size", compileArgs.worldSize,
-                         "Number of ranks")
+  compileCmd
+      ->add_option("--world-size", compileArgs.worldSize, "Number of ranks")
       ->capture_default_str();
   compileCmd->add_option(
       "--input-shape", compileArgs.inputShapes,
@@ -608,8 +607,9 @@ int main(int argc, char **argv) {
       "Bind an input to a fixed value: NAME=FILE.npy (repeatable). It "
       "becomes a constant, so shape operands computed from it fold, and the "
       "program no longer takes it");
-  compileCmd->add_option("--emit", compileArgs.emit,
-                         "What to write: cpp (rank programs) or mlir (the IR)")
+  compileCmd
+      ->add_option("--emit", compileArgs.emit,
+                   "What to write: cpp (rank programs) or mlir (the IR)")
       ->check(CLI::IsMember({"cpp", "mlir"}))
       ->capture_default_str();
   compileCmd->add_option("--stop-after", compileArgs.stopAfter,
@@ -631,9 +631,10 @@ int main(int argc, char **argv) {
       ->required();
   runCmd->add_option("--input", runArgs.inputs,
                      "Model input: NAME=FILE.npy (repeatable)");
-  runCmd->add_option("--output-dir", runArgs.outputDir,
-                     "Where to write outputs (NAME.npy, with characters "
-                     "outside [A-Za-z0-9._-] replaced by _)")
+  runCmd
+      ->add_option("--output-dir", runArgs.outputDir,
+                   "Where to write outputs (NAME.npy, with characters "
+                   "outside [A-Za-z0-9._-] replaced by _)")
       ->capture_default_str();
   runCmd->add_option("--threads", runArgs.threads, "Threads per rank")
       ->check(CLI::PositiveNumber)
@@ -641,8 +642,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--warmup", runArgs.warmup, "Untimed steps first")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  runCmd->add_option("--iterations", runArgs.iterations,
-                     "Timed steps; above 1 prints latency statistics")
+  runCmd
+      ->add_option("--iterations", runArgs.iterations,
+                   "Timed steps; above 1 prints latency statistics")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 

@@ -40,7 +40,8 @@ void requireValid(const std::vector<BufferRequest> &requests,
   int64_t end = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
     REQUIRE(plan.offsets[i] % alignment == 0);
-    end = std::max(end, plan.offsets[i] + alignUp(requests[i].bytes, alignment));
+    end =
+        std::max(end, plan.offsets[i] + alignUp(requests[i].bytes, alignment));
     for (size_t j = i + 1; j < requests.size(); ++j) {
       const auto &a = requests[i], &b = requests[j];
       bool liveTogether = a.firstUse <= b.lastUse && b.firstUse <= a.lastUse;
@@ -55,8 +56,7 @@ void requireValid(const std::vector<BufferRequest> &requests,
 
 } // namespace
 
-TEST_CASE("a chain of equal buffers alternates between two slots",
-          "[arena]") {
+TEST_CASE("a chain of equal buffers alternates between two slots", "[arena]") {
   // x -> a -> b -> c: each value dies when its consumer has run.
   std::vector<BufferRequest> chain = {
       {128, -1, 0}, {128, 0, 1}, {128, 1, 2}, {128, 2, 4}};
@@ -91,8 +91,8 @@ TEST_CASE("random workloads are valid and near the live lower bound",
     std::vector<BufferRequest> reqs;
     for (int i = 0; i < n; ++i) {
       int64_t first = rng() % 50;
-      reqs.push_back({1 + int64_t(rng() % 5000), first,
-                      first + int64_t(rng() % 10)});
+      reqs.push_back(
+          {1 + int64_t(rng() % 5000), first, first + int64_t(rng() % 10)});
     }
     ArenaPlan plan = planArena(reqs, 64);
     requireValid(reqs, plan, 64);
