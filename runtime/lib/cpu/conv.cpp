@@ -1,8 +1,9 @@
-// Convolution and transposed convolution. Small convolutions run a direct,
-// register-blocked kernel over a padded copy of the input; large ones go
-// through im2col and OpenBLAS sgemm; depthwise ones have their own direct
-// loop. An optional activation is applied in the pass that finishes each
-// output. Transposed convolution is sgemm followed by col2im.
+// Convolution and transposed convolution. Convolutions run the direct,
+// register-blocked kernel of conv_direct.cpp over a padded copy of the
+// input, except unit-stride 1x1 ones (a plain sgemm), depthwise ones (their
+// own direct loop) and shapes that would leave most of its vector lanes idle
+// (im2col and sgemm). An optional activation is applied in the pass that
+// finishes each output. Transposed convolution is sgemm followed by col2im.
 #include "conv_direct.h"
 #include "fatal_error.h"
 #include "multiversion.h"

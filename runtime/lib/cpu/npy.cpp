@@ -274,9 +274,15 @@ bool parseNpy(const char *bytes, size_t size, NpyArray &out,
   const size_t dataSize = size - headerStart - headerLength;
   // Every dimension fits the file only if the product does; check as we go
   // so that absurd shapes cannot overflow.
-  uint64_t count = 1;
+  // A zero dimension empties the array whatever the others are.
+  bool empty = false;
+  for (int64_t d : shape)
+    empty |= d == 0;
+  uint64_t count = empty ? 0 : 1;
   for (int64_t d : shape) {
-    if (d != 0 && count > dataSize / static_cast<uint64_t>(d)) {
+    if (empty)
+      break;
+    if (count > dataSize / static_cast<uint64_t>(d)) {
       count = std::numeric_limits<uint64_t>::max();
       break;
     }

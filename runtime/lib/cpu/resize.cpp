@@ -8,6 +8,7 @@
 #include "ssrt/kernels.h"
 #include "strided_iteration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -135,6 +136,23 @@ void blendRows(const float *x, float *row, int64_t width,
   }
 }
 
+/// out[2m + r] for m in [mBegin, mEnd) from the pair pattern: even and odd
+/// outputs read shifted contiguous runs of src and are stored interleaved.
+SSRT_INLINE void lerpPairs(const float *src, float *__restrict out,
+                           const PairPattern &pairs, int64_t mBegin,
+                           int64_t mEnd) {
+  const float *__restrict a0 = src + pairs.lo[0];
+  const float *__restrict b0 = src + pairs.hi[0];
+  const float *__restrict a1 = src + pairs.lo[1];
+  const float *__restrict b1 = src + pairs.hi[1];
+  const float w0 = pairs.weight[0], w1 = pairs.weight[1];
+  const float v0 = 1.0f - w0, v1 = 1.0f - w1;
+  for (int64_t m = mBegin; m < mEnd; ++m) {
+    out[2 * m] = v0 * a0[m] + w0 * b0[m];
+    out[2 * m + 1] = v1 * a1[m] + w1 * b1[m];
+  }
+}
+
 /// One output row from one (blended) source row along the inner dim.
 SSRT_MULTIVERSION
 void resizeInner(const float *src, float *out, const AxisTable &inner,
@@ -163,16 +181,105 @@ void resizeInner(const float *src, float *out, const AxisTable &inner,
     lerp(j);
   // Even and odd outputs read shifted contiguous runs of the source and
   // are stored interleaved.
-  const float *a0 = src + pairs.lo[0], *b0 = src + pairs.hi[0];
-  const float *a1 = src + pairs.lo[1], *b1 = src + pairs.hi[1];
-  const float w0 = pairs.weight[0], w1 = pairs.weight[1];
-  const float v0 = 1.0f - w0, v1 = 1.0f - w1;
-  for (int64_t m = pairs.mBegin; m < pairs.mEnd; ++m) {
-    out[2 * m] = v0 * a0[m] + w0 * b0[m];
-    out[2 * m + 1] = v1 * a1[m] + w1 * b1[m];
-  }
+  lerpPairs(src, out, pairs, pairs.mBegin, pairs.mEnd);
   for (int64_t j = 2 * pairs.mEnd; j < width; ++j)
     lerp(j);
+}
+
+/// The horizontal pass over `rows` consecutive rows of inWidth floats.
+/// For 2x upsampling the pair loop runs over all rows as one sequence (rows
+/// of a small image are too short to fill vectors); it computes the edge
+/// columns of each row from the neighbouring rows, so those are redone
+/// from the table afterwards.
+SSRT_MULTIVERSION
+void resizeRowsInner(const float *src, float *dst, int64_t rows,
+                     int64_t inWidth, const AxisTable &inner,
+                     const PairPattern &pairs) {
+  const int64_t width = static_cast<int64_t>(inner.lo.size());
+  if (!pairs.found || width != 2 * inWidth) {
+    for (int64_t r = 0; r < rows; ++r)
+      resizeInner(src + r * inWidth, dst + r * width, inner, pairs);
+    return;
+  }
+  // Pairs whose reads stay inside the whole sequence.
+  const int64_t total = rows * inWidth;
+  int64_t mStart = 0, mStop = total;
+  for (int r = 0; r < 2; ++r) {
+    const int64_t low = std::min(pairs.lo[r], pairs.hi[r]);
+    const int64_t high = std::max(pairs.lo[r], pairs.hi[r]);
+    mStart = std::max(mStart, -low);
+    mStop = std::min(mStop, total - high);
+  }
+  lerpPairs(src, dst, pairs, mStart, mStop);
+  const int64_t *lo = inner.lo.data(), *hi = inner.hi.data();
+  const float *weight = inner.weight.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *s = src + r * inWidth;
+    float *d = dst + r * width;
+    for (int64_t j = 0; j < 2 * pairs.mBegin; ++j)
+      d[j] = (1.0f - weight[j]) * s[lo[j]] + weight[j] * s[hi[j]];
+    for (int64_t j = 2 * pairs.mEnd; j < width; ++j)
+      d[j] = (1.0f - weight[j]) * s[lo[j]] + weight[j] * s[hi[j]];
+  }
+}
+
+/// The vertical pass of `planes` images: output row oh of a plane = (1 - w)
+/// * row lo + w * row hi of its horizontally resized rows (outW floats
+/// each, inH per plane in `rows`).
+SSRT_MULTIVERSION
+void resizeColumns(const float *rows, float *out, int64_t planes, int64_t inH,
+                   const AxisTable &rowsTable, const int64_t *rowLo,
+                   const int64_t *rowHi, int64_t outW) {
+  const int64_t outH = static_cast<int64_t>(rowsTable.lo.size());
+  for (int64_t p = 0; p < planes; ++p) {
+    const float *plane = rows + p * inH * outW;
+    for (int64_t oh = 0; oh < outH; ++oh, out += outW) {
+      const float *a = plane + rowLo[oh] * outW;
+      if (!rowsTable.interpolated) {
+        std::memcpy(out, a, static_cast<size_t>(outW) * sizeof(float));
+        continue;
+      }
+      const float *b = plane + rowHi[oh] * outW;
+      const float w = rowsTable.weight[oh], v = 1.0f - w;
+      for (int64_t i = 0; i < outW; ++i)
+        out[i] = v * a[i] + w * b[i];
+    }
+  }
+}
+
+/// Linear resize of the last two dims of `planes` images (every other dim
+/// unchanged): the horizontal pass over each input row, then the vertical
+/// pass between two horizontally resized rows per output row; planes are
+/// taken a few at a time so that the intermediate rows stay in cache.
+void resizeImages(const float *x, float *y, int64_t planes, int64_t inH,
+                  int64_t inW, int64_t outH, int64_t outW,
+                  const AxisTable &rowsTable, const AxisTable &colsTable) {
+  const PairPattern pairs(colsTable);
+  // Input row indices (the table holds element offsets, index * inW).
+  std::vector<int64_t> rowIndices(static_cast<size_t>(2 * outH));
+  int64_t *rowLo = rowIndices.data(), *rowHi = rowLo + outH;
+  for (int64_t oh = 0; oh < outH; ++oh) {
+    rowLo[oh] = rowsTable.lo[oh] / inW;
+    rowHi[oh] = rowsTable.hi[oh] / inW;
+  }
+  cpu::parallelRanges(planes, outH * outW, [&](int64_t begin, int64_t end) {
+    const int64_t perChunk = std::max<int64_t>(1, (1 << 14) / (inH * outW));
+    float *resized =
+        colsTable.identity
+            ? nullptr
+            : cpu::scratchFloats(kBlendSlot,
+                                 std::min(perChunk, end - begin) * inH * outW);
+    for (int64_t p0 = begin; p0 < end; p0 += perChunk) {
+      const int64_t p1 = std::min(end, p0 + perChunk);
+      const float *rows = x + p0 * inH * inW;
+      if (resized) {
+        resizeRowsInner(rows, resized, (p1 - p0) * inH, inW, colsTable, pairs);
+        rows = resized;
+      }
+      resizeColumns(rows, y + p0 * outH * outW, p1 - p0, inH, rowsTable, rowLo,
+                    rowHi, outW);
+    }
+  });
 }
 
 } // namespace
@@ -244,6 +351,16 @@ void resize(const float *x, float *y, const int64_t *inShape,
       interpolatedOuter[numInterpolatedOuter++] = d;
   const int numCorners = 1 << numInterpolatedOuter;
   const AxisTable &inner = tables[last];
+
+  // Images: linear resize of (at most) the last two dims.
+  if (mode == ResizeMode::Linear && rank >= 2 &&
+      (numInterpolatedOuter == 0 ||
+       (numInterpolatedOuter == 1 && interpolatedOuter[0] == last - 1))) {
+    resizeImages(x, y, rows / outShape[last - 1], inShape[last - 1],
+                 inShape[last], outShape[last - 1], width, tables[last - 1],
+                 inner);
+    return;
+  }
 
   const PairPattern pairs(inner);
   const int64_t inWidth = inShape[last];

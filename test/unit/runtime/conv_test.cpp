@@ -3,6 +3,8 @@
 #include "ssrt/kernels.h"
 #include "test_support.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 using namespace ssrt;
@@ -64,21 +66,60 @@ std::vector<float> naiveConv(const ConvCase &c, const std::vector<float> &x,
   return y;
 }
 
-void checkConv(const ConvCase &c) {
-  INFO(c.name);
-  const size_t sr = c.x.size() - 2;
+Shape convOutShape(const ConvCase &c) {
   Shape yShape = {c.x[0], c.w[0]};
-  for (size_t d = 0; d < sr; ++d)
+  for (size_t d = 0; d + 2 < c.x.size(); ++d)
     yShape.push_back(convOutSize(c.x[2 + d], c.w[2 + d], c.stride[d],
                                  c.padBegin[d], c.padEnd[d], c.dilation[d]));
-  auto x = randomFloats(count(c.x), 11);
-  auto w = randomFloats(count(c.w), 12);
-  auto bias = randomFloats(c.w[0], 13);
+  return yShape;
+}
+
+/// An activation as the ONNX operator defines it, for the references.
+float referenceActivation(UnaryOp op, float v, float alpha, float beta) {
+  switch (op) {
+  case UnaryOp::Identity:
+    return v;
+  case UnaryOp::Relu:
+    return v < 0 ? 0 : v;
+  case UnaryOp::Clip:
+    return std::min(std::max(v, alpha), beta);
+  case UnaryOp::LeakyRelu:
+    return v < 0 ? alpha * v : v;
+  case UnaryOp::Sigmoid:
+    return static_cast<float>(1.0 / (1.0 + std::exp(-double(v))));
+  case UnaryOp::HardSigmoid:
+    return std::min(std::max(alpha * v + beta, 0.0f), 1.0f);
+  default:
+    FAIL("no reference for this activation");
+    return v;
+  }
+}
+
+/// Runs conv (with `act` fused unless it is Identity, when the plain entry
+/// point is used) on deterministic data seeded by `seed` and compares it
+/// with the naive definition followed by the activation.
+void checkConv(const ConvCase &c, UnaryOp act = UnaryOp::Identity,
+               float alpha = 0.0f, float beta = 0.0f, uint32_t seed = 11) {
+  INFO(c.name << " (activation " << static_cast<int>(act) << ")");
+  const size_t sr = c.x.size() - 2;
+  Shape yShape = convOutShape(c);
+  auto x = randomFloats(count(c.x), seed);
+  auto w = randomFloats(count(c.w), seed + 1);
+  auto bias = randomFloats(c.w[0], seed + 2);
   std::vector<float> y(static_cast<size_t>(count(yShape)), 123.0f);
-  conv(x.data(), w.data(), c.bias ? bias.data() : nullptr, y.data(),
-       static_cast<int>(sr), c.x.data(), c.w.data(), yShape.data(),
-       c.stride.data(), c.padBegin.data(), c.dilation.data(), c.group);
-  requireClose(y, naiveConv(c, x, w, bias, yShape), 1e-5f);
+  if (act == UnaryOp::Identity)
+    conv(x.data(), w.data(), c.bias ? bias.data() : nullptr, y.data(),
+         static_cast<int>(sr), c.x.data(), c.w.data(), yShape.data(),
+         c.stride.data(), c.padBegin.data(), c.dilation.data(), c.group);
+  else
+    conv(x.data(), w.data(), c.bias ? bias.data() : nullptr, y.data(),
+         static_cast<int>(sr), c.x.data(), c.w.data(), yShape.data(),
+         c.stride.data(), c.padBegin.data(), c.dilation.data(), c.group, act,
+         alpha, beta);
+  std::vector<float> want = naiveConv(c, x, w, bias, yShape);
+  for (float &v : want)
+    v = referenceActivation(act, v, alpha, beta);
+  requireClose(y, want, 1e-5f);
 }
 
 std::vector<float> naiveConvTranspose(const ConvCase &c,
@@ -272,6 +313,249 @@ TEST_CASE("conv matches the naive definition", "[conv]") {
     checkConv(c);
 }
 
+namespace {
+
+/// Shapes that exercise the direct kernel's layouts: row and flat runs,
+/// partial channel blocks, stride phases, batches, 1-d and 3-d, and the
+/// shapes it leaves to im2col.
+std::vector<ConvCase> layoutCases() {
+  return {
+      {"wide rows, 7 output channels",
+       {1, 5, 20, 37},
+       {7, 5, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"short rows (runs span rows)",
+       {2, 6, 9, 5},
+       {9, 6, 3, 3},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"stride 3x2 dilation 2 asymmetric pads",
+       {1, 4, 17, 19},
+       {10, 4, 3, 3},
+       {3, 2},
+       {2, 1},
+       {0, 2},
+       {2, 2},
+       1,
+       true},
+      {"odd width stride 2",
+       {1, 3, 11, 13},
+       {8, 3, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       false},
+      {"stride 2, 12 channels per group",
+       {1, 24, 10, 10},
+       {24, 12, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       2,
+       true},
+      {"stride 4 kernel 2 (unread phases)",
+       {1, 3, 16, 16},
+       {5, 3, 2, 2},
+       {4, 4},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"dilated 16x16 (the example CNN)",
+       {1, 32, 16, 16},
+       {16, 32, 3, 3},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {2, 2},
+       1,
+       false},
+      {"batch of 3",
+       {3, 4, 12, 12},
+       {6, 4, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"one output channel",
+       {1, 5, 9, 9},
+       {1, 5, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"input smaller than the padding",
+       {1, 2, 2, 3},
+       {3, 2, 3, 3},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {1, 1},
+       1,
+       true},
+      {"kernel larger than the input",
+       {1, 2, 3, 3},
+       {2, 2, 5, 5},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {1, 1},
+       1,
+       true},
+      {"narrow output, wide kernel (im2col)",
+       {1, 8, 7, 7},
+       {4, 8, 7, 7},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"1d long rows", {1, 4, 50}, {6, 4, 5}, {1}, {2}, {2}, {1}, 1, true},
+      {"3d dilated width",
+       {1, 3, 6, 7, 9},
+       {5, 3, 3, 2, 3},
+       {1, 2, 1},
+       {1, 0, 1},
+       {1, 1, 1},
+       {1, 1, 2},
+       1,
+       true},
+      {"3d stride 2 in depth",
+       {1, 2, 7, 6, 8},
+       {4, 2, 3, 3, 3},
+       {2, 1, 2},
+       {1, 1, 1},
+       {1, 1, 1},
+       {1, 1, 1},
+       1,
+       true},
+  };
+}
+
+} // namespace
+
+TEST_CASE("conv matches the naive definition on the direct kernel's layouts",
+          "[conv]") {
+  for (const ConvCase &c : layoutCases())
+    checkConv(c);
+}
+
+TEST_CASE("conv is right when called again with new data", "[conv]") {
+  // The direct kernel keeps each layout's zero-padded input buffer between
+  // calls: a second call, after another layout, must not see stale data.
+  std::vector<ConvCase> cases = layoutCases();
+  for (uint32_t seed : {40u, 50u})
+    for (const ConvCase &c : cases)
+      checkConv(c, UnaryOp::Identity, 0.0f, 0.0f, seed);
+}
+
+TEST_CASE("conv with a fused activation matches conv then the activation",
+          "[conv]") {
+  std::vector<ConvCase> cases = {
+      {"direct, rows of 16",
+       {1, 3, 16, 16},
+       {8, 3, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       true},
+      {"direct, compacted rows, groups",
+       {2, 8, 7, 9},
+       {6, 4, 3, 3},
+       {2, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       2,
+       true},
+      {"depthwise",
+       {1, 4, 9, 9},
+       {4, 1, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       4,
+       true},
+      {"pointwise (sgemm)",
+       {1, 8, 5, 5},
+       {4, 8, 1, 1},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       true},
+      {"im2col",
+       {1, 8, 7, 7},
+       {4, 8, 7, 7},
+       {1, 1},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       1,
+       false},
+      {"no bias",
+       {1, 2, 6, 6},
+       {3, 2, 3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       1,
+       false},
+  };
+  struct Activation {
+    UnaryOp op;
+    float alpha, beta;
+  };
+  const Activation activations[] = {
+      {UnaryOp::Relu, 0.0f, 0.0f},      {UnaryOp::Clip, -0.3f, 0.4f},
+      {UnaryOp::LeakyRelu, 0.1f, 0.0f}, {UnaryOp::HardSigmoid, 0.2f, 0.5f},
+      {UnaryOp::Sigmoid, 0.0f, 0.0f},   {UnaryOp::Identity, 0.0f, 0.0f},
+  };
+  for (const ConvCase &c : cases)
+    for (const Activation &a : activations)
+      checkConv(c, a.op, a.alpha, a.beta);
+}
+
+TEST_CASE("conv with Identity through the activation overload", "[conv]") {
+  // checkConv sends Identity to the plain overload; this goes through the
+  // other one.
+  ConvCase c = {"2d",   {1, 3, 8, 8}, {4, 3, 3, 3}, {1, 1},
+                {1, 1}, {1, 1},       {1, 1},       1,
+                true};
+  Shape yShape = convOutShape(c);
+  auto x = randomFloats(count(c.x), 61);
+  auto w = randomFloats(count(c.w), 62);
+  auto bias = randomFloats(c.w[0], 63);
+  std::vector<float> y(static_cast<size_t>(count(yShape)));
+  conv(x.data(), w.data(), bias.data(), y.data(), 2, c.x.data(), c.w.data(),
+       yShape.data(), c.stride.data(), c.padBegin.data(), c.dilation.data(),
+       c.group, UnaryOp::Identity, 0.0f, 0.0f);
+  requireClose(y, naiveConv(c, x, w, bias, yShape), 1e-5f);
+}
+
 TEST_CASE("convTranspose matches the naive definition", "[conv]") {
   std::vector<ConvCase> cases = {
       {"2d stride 1",
@@ -405,6 +689,82 @@ TEST_CASE("maxPool and avgPool match the naive definition", "[conv]") {
        {1, 1, 1},
        false},
       {"global", {2, 4, 5, 7}, {5, 7}, {1, 1}, {0, 0}, {0, 0}, {1, 1}, false},
+      // Rows of a vector or more, pooled row by row.
+      {"2x2 stride 2 wide rows",
+       {1, 3, 6, 40},
+       {2, 2},
+       {2, 2},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       false},
+      {"3x3 stride 1 pad 1 wide rows",
+       {1, 2, 5, 37},
+       {3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       false},
+      // Input width = stride x output width: whole planes at once.
+      {"3x3 stride 2 pad 1 16x16",
+       {2, 3, 16, 16},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       false},
+      {"2x2 stride 2 narrow",
+       {1, 4, 10, 12},
+       {2, 2},
+       {2, 2},
+       {0, 0},
+       {0, 0},
+       {1, 1},
+       false},
+      {"2x2 stride 1 pad 1 end only",
+       {1, 2, 7, 8},
+       {2, 2},
+       {1, 1},
+       {0, 0},
+       {1, 1},
+       {1, 1},
+       false},
+      // More window rows than the direct path takes, and other widths.
+      {"3d 2x2x2",
+       {1, 2, 4, 6, 8},
+       {2, 2, 2},
+       {2, 2, 2},
+       {0, 0, 0},
+       {0, 0, 0},
+       {1, 1, 1},
+       false},
+      {"kernel 4 stride 3",
+       {1, 2, 11, 13},
+       {4, 4},
+       {3, 3},
+       {1, 2},
+       {1, 2},
+       {1, 1},
+       false},
+      // Big enough to be split across threads.
+      {"3x3 stride 2 pad 1, 16 planes of 64x64",
+       {1, 16, 64, 64},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1},
+       false},
+      {"5x5 stride 1 pad 2",
+       {1, 1, 6, 20},
+       {5, 5},
+       {1, 1},
+       {2, 2},
+       {2, 2},
+       {1, 1},
+       false},
   };
   for (const PoolCase &c : cases) {
     INFO(c.name);

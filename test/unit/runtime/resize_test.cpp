@@ -3,6 +3,8 @@
 #include "ssrt/kernels.h"
 #include "test_support.h"
 
+#include <algorithm>
+
 using namespace ssrt;
 using namespace ssrt_test;
 
@@ -114,56 +116,104 @@ TEST_CASE("resize linear matches the ONNX examples", "[resize]") {
                1e-6f);
 }
 
+namespace {
+
+/// Linear resize straight from the definition (double precision): every
+/// output element sums the 2^rank corners of its source cell, with sizes
+/// (not scales) defining the coordinate transformation.
+std::vector<float> naiveLinear(const Shape &in, const Shape &out,
+                               const std::vector<float> &x, CoordMode coord) {
+  const size_t rank = in.size();
+  Shape inStrides = contiguousStrides(in);
+  std::vector<float> want(static_cast<size_t>(count(out)));
+  for (int64_t i = 0; i < count(out); ++i) {
+    Shape idx = unravel(i, out);
+    // Per dim: low index, high index, weight of high.
+    std::vector<int64_t> lo(rank), hi(rank);
+    std::vector<double> w(rank, 0.0);
+    for (size_t d = 0; d < rank; ++d) {
+      if (in[d] == out[d]) {
+        lo[d] = hi[d] = idx[d];
+        continue;
+      }
+      double scale = double(out[d]) / in[d], c;
+      if (coord == CoordMode::AlignCorners)
+        c = out[d] == 1 ? 0 : idx[d] * double(in[d] - 1) / (out[d] - 1);
+      else if (coord == CoordMode::Asymmetric)
+        c = idx[d] / scale;
+      else if (coord == CoordMode::PytorchHalfPixel && out[d] == 1)
+        c = 0;
+      else
+        c = (idx[d] + 0.5) / scale - 0.5;
+      c = std::min(std::max(c, 0.0), double(in[d] - 1));
+      lo[d] = static_cast<int64_t>(c);
+      hi[d] = std::min(lo[d] + 1, in[d] - 1);
+      w[d] = c - lo[d];
+    }
+    double s = 0;
+    for (int corner = 0; corner < (1 << rank); ++corner) {
+      double cw = 1;
+      int64_t off = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        bool high = (corner >> d) & 1;
+        cw *= high ? w[d] : 1 - w[d];
+        off += (high ? hi[d] : lo[d]) * inStrides[d];
+      }
+      if (cw != 0)
+        s += cw * x[off];
+    }
+    want[i] = static_cast<float>(s);
+  }
+  return want;
+}
+
+} // namespace
+
 TEST_CASE("resize linear in 3 dims matches a naive N-linear loop", "[resize]") {
   // [N, C, D, H, W] with the channel dim untouched and D, H, W resized.
   Shape in = {2, 3, 3, 4, 5}, out = {2, 3, 5, 3, 8};
   auto x = randomFloats(count(in), 130);
-  Shape inStrides = contiguousStrides(in);
   for (CoordMode coord : {CoordMode::HalfPixel, CoordMode::AlignCorners,
                           CoordMode::Asymmetric, CoordMode::PytorchHalfPixel}) {
     INFO("coord " << static_cast<int>(coord));
-    std::vector<float> want(static_cast<size_t>(count(out)));
-    for (int64_t i = 0; i < count(out); ++i) {
-      Shape idx = unravel(i, out);
-      // Per dim: low index, high index, weight of high.
-      std::vector<int64_t> lo(5), hi(5);
-      std::vector<double> w(5, 0.0);
-      for (size_t d = 0; d < 5; ++d) {
-        if (in[d] == out[d]) {
-          lo[d] = hi[d] = idx[d];
-          continue;
-        }
-        double scale = double(out[d]) / in[d], c;
-        if (coord == CoordMode::AlignCorners)
-          c = out[d] == 1 ? 0 : idx[d] * double(in[d] - 1) / (out[d] - 1);
-        else if (coord == CoordMode::Asymmetric)
-          c = idx[d] / scale;
-        else
-          c = (idx[d] + 0.5) / scale - 0.5;
-        c = std::min(std::max(c, 0.0), double(in[d] - 1));
-        lo[d] = static_cast<int64_t>(c);
-        hi[d] = std::min(lo[d] + 1, in[d] - 1);
-        w[d] = c - lo[d];
-      }
-      double s = 0;
-      for (int corner = 0; corner < 32; ++corner) {
-        double cw = 1;
-        int64_t off = 0;
-        for (size_t d = 0; d < 5; ++d) {
-          bool high = (corner >> d) & 1;
-          cw *= high ? w[d] : 1 - w[d];
-          off += (high ? hi[d] : lo[d]) * inStrides[d];
-        }
-        if (cw != 0)
-          s += cw * x[off];
-      }
-      want[i] = static_cast<float>(s);
-    }
-    std::vector<float> y(want.size());
+    std::vector<float> y(static_cast<size_t>(count(out)));
     resize(x.data(), y.data(), in.data(), out.data(), nullptr, 5,
            ResizeMode::Linear, coord, NearestMode::RoundPreferFloor);
-    requireClose(y, want, 1e-5f);
+    requireClose(y, naiveLinear(in, out, x, coord), 1e-5f);
   }
+}
+
+TEST_CASE("resize linear of images matches a naive bilinear loop", "[resize]") {
+  // Image shapes go through separable passes over whole planes; 2x
+  // upsampling takes the vector pair loop across rows.
+  struct Case {
+    const char *name;
+    Shape in, out;
+  };
+  const Case cases[] = {
+      {"2x upsample", {2, 3, 8, 8}, {2, 3, 16, 16}},
+      {"2x upsample, odd sizes", {1, 2, 5, 7}, {1, 2, 10, 14}},
+      {"2x upsample, wide rows", {1, 1, 3, 40}, {1, 1, 6, 80}},
+      {"width only", {1, 2, 4, 6}, {1, 2, 4, 12}},
+      {"height only", {1, 2, 4, 6}, {1, 2, 8, 6}},
+      {"downsample", {1, 1, 9, 9}, {1, 1, 4, 4}},
+      {"3x upsample", {1, 2, 4, 5}, {1, 2, 12, 15}},
+      {"2-d tensor", {6, 9}, {12, 18}},
+      {"unchanged", {1, 2, 3, 4}, {1, 2, 3, 4}},
+      {"2x upsample split across threads", {2, 16, 32, 32}, {2, 16, 64, 64}},
+  };
+  for (const Case &c : cases)
+    for (CoordMode coord :
+         {CoordMode::HalfPixel, CoordMode::AlignCorners, CoordMode::Asymmetric,
+          CoordMode::PytorchHalfPixel}) {
+      INFO(c.name << ", coord " << static_cast<int>(coord));
+      auto x = randomFloats(count(c.in), 150);
+      std::vector<float> y(static_cast<size_t>(count(c.out)));
+      resize(x.data(), y.data(), c.in.data(), c.out.data(), nullptr,
+             static_cast<int>(c.in.size()), ResizeMode::Linear, coord,
+             NearestMode::RoundPreferFloor);
+      requireClose(y, naiveLinear(c.in, c.out, x, coord), 1e-5f);
+    }
 }
 
 TEST_CASE("resize nearest leaves unchanged dims alone", "[resize]") {
