@@ -21,6 +21,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <fstream>
@@ -195,7 +196,9 @@ public:
   /// naming the operand when it is computed at run time.
   /// Diagnoses a shape-like operand that is computed at run time, naming
   /// the tensor and, for model inputs, how to freeze it.
-  LogicalResult notConstant(NodeContext &n, Value v, StringRef what) {
+  /// `why`, when given, says why this operand must be constant.
+  LogicalResult notConstant(NodeContext &n, Value v, StringRef what,
+                            const Twine &why = "") {
     std::string tensor;
     for (int i = 0; i < n.node.input_size(); ++i)
       if (i < (int)n.inputs.size() && n.inputs[i] == v)
@@ -204,9 +207,12 @@ public:
     if (isa<BlockArgument>(v))
       hint = "; it is a model input: bind its value with --freeze-input " +
              tensor + "=FILE.npy";
+    std::string reason = why.str();
+    if (!reason.empty())
+      reason = " (" + reason + ")";
     return unsupported(n.loc, n.opType() + " input '" + what + "' (tensor '" +
-                                  tensor +
-                                  "') is not a compile-time constant" + hint);
+                                  tensor + "') is not a compile-time constant" +
+                                  reason + hint);
   }
   FailureOr<SmallVector<int64_t>> constInts(NodeContext &n, Value v,
                                             StringRef what) {
@@ -326,6 +332,20 @@ LogicalResult onlyFirstOutputs(Importer &imp, NodeContext &n, size_t count) {
                                         " ('" + n.node.output(i) +
                                         "') is not supported");
   return success();
+}
+
+/// ONNX allows integer tensors for a few ops (Relu, MatMul, Gemm, MaxPool,
+/// Resize) that the graph dialect computes in float32 only: such a model is
+/// valid, so it is unsupported (exit 2) rather than invalid.
+LogicalResult requireF32(NodeContext &n, Value v) {
+  Type et = tensorTypeOf(v).getElementType();
+  if (et.isF32())
+    return success();
+  std::string type;
+  llvm::raw_string_ostream os(type);
+  et.print(os);
+  return n.importer.unsupported(n.loc, n.opType() + " on " + os.str() +
+                                           " tensors (float32 only)");
 }
 
 template <typename OpTy>
@@ -548,6 +568,8 @@ LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
 LogicalResult convertPool(NodeContext &n, Results &r, bool isMax) {
   Importer &imp = n.importer;
   Value x = n.input(0);
+  if (failed(requireF32(n, x)))
+    return failure();
   auto attrs = windowAttrs(imp, n, x, std::nullopt);
   if (failed(attrs))
     return failure();
@@ -578,10 +600,101 @@ LogicalResult convertPool(NodeContext &n, Results &r, bool isMax) {
   return success();
 }
 
+/// Evaluates a reduction of the constant `in` over sorted, unique `axes`:
+/// 's' sum, 'm' mean, '>' max, '<' min, '*' product. Integers reduce in
+/// int64 (a mean truncates), floats in double rounded once to float32.
+DenseElementsAttr evalReduce(DenseElementsAttr in, ArrayRef<int64_t> axes,
+                             bool keepdims, char kind) {
+  auto inType = cast<RankedTensorType>(in.getType());
+  auto shape = inType.getShape();
+  int64_t rank = shape.size();
+  SmallVector<bool> reduced(rank, false);
+  for (int64_t a : axes)
+    reduced[a] = true;
+  SmallVector<int64_t> outShape, keptShape;
+  int64_t count = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    keptShape.push_back(reduced[d] ? 1 : shape[d]);
+    if (reduced[d])
+      count *= shape[d];
+    if (!reduced[d] || keepdims)
+      outShape.push_back(reduced[d] ? 1 : shape[d]);
+  }
+  int64_t outSize = numElements(keptShape);
+  Type et = inType.getElementType();
+  bool isFloat = isa<FloatType>(et);
+  SmallVector<double> fin;
+  SmallVector<int64_t> iin;
+  if (isFloat)
+    for (const APFloat &v : in.getValues<APFloat>())
+      fin.push_back(v.convertToDouble());
+  else
+    for (const APInt &v : in.getValues<APInt>())
+      iin.push_back(et.isInteger(1) ? (int64_t)v.getZExtValue()
+                                    : v.getSExtValue());
+  SmallVector<double> facc(outSize);
+  SmallVector<int64_t> iacc(outSize);
+  SmallVector<bool> seen(outSize, false);
+  SmallVector<int64_t> pos(rank, 0);
+  for (int64_t i = 0, total = numElements(shape); i < total; ++i) {
+    int64_t o = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      o = o * keptShape[d] + (reduced[d] ? 0 : pos[d]);
+    double fv = isFloat ? fin[i] : 0;
+    int64_t iv = isFloat ? 0 : iin[i];
+    if (!seen[o]) {
+      facc[o] = fv;
+      iacc[o] = iv;
+      seen[o] = true;
+    } else if (kind == 's' || kind == 'm') {
+      facc[o] += fv;
+      iacc[o] += iv;
+    } else if (kind == '*') {
+      facc[o] *= fv;
+      iacc[o] *= iv;
+    } else if (kind == '>') {
+      facc[o] = std::max(facc[o], fv);
+      iacc[o] = std::max(iacc[o], iv);
+    } else {
+      facc[o] = std::min(facc[o], fv);
+      iacc[o] = std::min(iacc[o], iv);
+    }
+    for (int64_t d = rank - 1; d >= 0 && ++pos[d] == shape[d]; --d)
+      pos[d] = 0;
+  }
+  if (count == 0) // reducing an empty axis gives the identity element
+    for (int64_t o = 0; o < outSize; ++o) {
+      facc[o] = kind == '*'   ? 1
+                : kind == '>' ? -INFINITY
+                : kind == '<' ? INFINITY
+                              : 0;
+      iacc[o] = kind == '*'   ? 1
+                : kind == '>' ? INT64_MIN
+                : kind == '<' ? INT64_MAX
+                              : 0;
+    }
+  if (kind == 'm' && count > 0)
+    for (int64_t o = 0; o < outSize; ++o) {
+      facc[o] /= count;
+      iacc[o] /= count;
+    }
+  auto outType = RankedTensorType::get(outShape, et);
+  if (isFloat) {
+    SmallVector<float> out(facc.begin(), facc.end());
+    return DenseElementsAttr::get(outType, ArrayRef(out));
+  }
+  SmallVector<APInt> out;
+  for (int64_t v : iacc)
+    out.push_back(APInt(et.getIntOrFloatBitWidth(), v, /*isSigned=*/true));
+  return DenseElementsAttr::get(outType, out);
+}
+
 /// Reduce* ops: axes from the attribute (older opsets) or the second input.
-template <typename OpTy>
-ConvertFn reduce(int64_t axesInputSince) {
-  return [axesInputSince](NodeContext &n, Results &r) -> LogicalResult {
+/// `kind` as in evalReduce. Float32 tensors reduce at run time (ReduceMin
+/// as -ReduceMax(-x), which is exact); other element types and ReduceProd
+/// are evaluated at compile time, on constants.
+ConvertFn reduce(char kind, int64_t axesInputSince) {
+  return [kind, axesInputSince](NodeContext &n, Results &r) -> LogicalResult {
     Importer &imp = n.importer;
     Value x = n.input(0);
     int64_t rank = shapeOf(x).size();
@@ -612,8 +725,41 @@ ConvertFn reduce(int64_t axesInputSince) {
     }
     llvm::sort(axes);
     axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-    auto v = imp.create1<OpTy>(n.loc, x, imp.b().getDenseI64ArrayAttr(axes),
-                               imp.b().getBoolAttr(n.getInt("keepdims", 1)));
+    bool keepdims = n.getInt("keepdims", 1) != 0;
+    bool isF32 = tensorTypeOf(x).getElementType().isF32();
+    if (!isF32 || kind == '*') {
+      auto attr = Importer::constantValue(x);
+      if (!attr) {
+        std::string type;
+        llvm::raw_string_ostream os(type);
+        tensorTypeOf(x).getElementType().print(os);
+        return imp.notConstant(n, x, "data",
+                               n.opType() + " of " + os.str() +
+                                   " tensors is only evaluated at compile "
+                                   "time");
+      }
+      r.push_back(imp.constant(n.loc, evalReduce(attr, axes, keepdims, kind)));
+      return success();
+    }
+    auto &b = imp.b();
+    auto axesAttr = b.getDenseI64ArrayAttr(axes);
+    auto keepAttr = b.getBoolAttr(keepdims);
+    FailureOr<Value> v;
+    if (kind == 's')
+      v = imp.create1<ReduceSumOp>(n.loc, x, axesAttr, keepAttr);
+    else if (kind == 'm')
+      v = imp.create1<ReduceMeanOp>(n.loc, x, axesAttr, keepAttr);
+    else if (kind == '>')
+      v = imp.create1<ReduceMaxOp>(n.loc, x, axesAttr, keepAttr);
+    else {
+      auto neg = imp.create1<NegOp>(n.loc, x);
+      if (failed(neg))
+        return failure();
+      auto max = imp.create1<ReduceMaxOp>(n.loc, *neg, axesAttr, keepAttr);
+      if (failed(max))
+        return failure();
+      v = imp.create1<NegOp>(n.loc, *max);
+    }
     if (failed(v))
       return failure();
     r.push_back(*v);
@@ -659,6 +805,8 @@ ConvertFn softmax() {
 LogicalResult convertMatMul(NodeContext &n, Results &r) {
   Importer &imp = n.importer;
   Value a = n.input(0), bv = n.input(1);
+  if (failed(requireF32(n, a)) || failed(requireF32(n, bv)))
+    return failure();
   auto as = shapeOf(a), bs = shapeOf(bv);
   if (as.empty() || bs.empty())
     return imp.invalid(n.loc, "MatMul operands must have rank >= 1");
@@ -697,6 +845,8 @@ LogicalResult convertMatMul(NodeContext &n, Results &r) {
 
 LogicalResult convertGemm(NodeContext &n, Results &r) {
   Importer &imp = n.importer;
+  if (failed(requireF32(n, n.input(0))) || failed(requireF32(n, n.input(1))))
+    return failure();
   auto &b = imp.b();
   auto v = imp.create1<GemmOp>(
       n.loc, n.input(0), n.input(1), n.input(2),
@@ -1288,8 +1438,6 @@ LogicalResult convertResize(NodeContext &n, Results &r) {
   auto in = shapeOf(x);
   int64_t rank = in.size();
   std::string mode = n.getString("mode", "nearest");
-  if (mode != "nearest" && mode != "linear")
-    return imp.unsupported(n.loc, "Resize mode '" + mode + "'");
   std::string coord = n.getString("coordinate_transformation_mode",
                                   imp.opset < 11 ? "asymmetric" : "half_pixel");
   if (coord != "half_pixel" && coord != "pytorch_half_pixel" &&
@@ -1298,10 +1446,6 @@ LogicalResult convertResize(NodeContext &n, Results &r) {
                                       coord + "'");
   std::string nearest = n.getString(
       "nearest_mode", imp.opset < 11 ? "floor" : "round_prefer_floor");
-  if (n.getInt("antialias", 0) != 0)
-    return imp.unsupported(n.loc, "Resize with antialias");
-  if (n.getString("keep_aspect_ratio_policy", "stretch") != "stretch")
-    return imp.unsupported(n.loc, "Resize keep_aspect_ratio_policy");
   SmallVector<int64_t> axes;
   if (auto a = n.getInts("axes")) {
     for (int64_t ax : *a) {
@@ -1349,6 +1493,23 @@ LogicalResult convertResize(NodeContext &n, Results &r) {
   } else {
     return imp.invalid(n.loc, "Resize needs scales or sizes");
   }
+  // Scale 1 on every axis maps each output coordinate onto its own input
+  // sample under all four coordinate modes above, so any mode (cubic
+  // included) is the identity. Exporters emit this for position-embedding
+  // interpolation (ViT, DINOv2) when the image has the training size.
+  if (sizes == SmallVector<int64_t>(in) &&
+      llvm::all_of(scales, [](double s) { return s == 1.0; })) {
+    r.push_back(x);
+    return success();
+  }
+  if (failed(requireF32(n, x)))
+    return failure();
+  if (mode != "nearest" && mode != "linear")
+    return imp.unsupported(n.loc, "Resize mode '" + mode + "'");
+  if (n.getInt("antialias", 0) != 0)
+    return imp.unsupported(n.loc, "Resize with antialias");
+  if (n.getString("keep_aspect_ratio_policy", "stretch") != "stretch")
+    return imp.unsupported(n.loc, "Resize keep_aspect_ratio_policy");
   SmallVector<float> fscales(scales.begin(), scales.end());
   auto &b = imp.b();
   auto v = imp.create1<ResizeOp>(n.loc, x, b.getDenseI64ArrayAttr(sizes),
@@ -1522,6 +1683,702 @@ LogicalResult composeVariadic(NodeContext &n, Results &r, char kind) {
   return success();
 }
 
+/// Reads a constant index operand as int64 values, or reports it.
+FailureOr<SmallVector<int64_t>> constIndices(NodeContext &n, Value v,
+                                             StringRef what) {
+  if (!isa<IntegerType>(tensorTypeOf(v).getElementType()))
+    return n.importer.invalid(n.loc, n.opType() + " " + what +
+                                         " must be int64 or int32");
+  return n.importer.constInts(n, v, what);
+}
+
+/// Reads rows of `data` viewed as [rows, rowSize] (as 1-D when rowSize is
+/// 1) at compile-time row numbers `flat`, shaped `shape`, with one Gather;
+/// the result is `shape` (+ [rowSize]). It folds when `data` is constant.
+FailureOr<Value> gatherRows(NodeContext &n, Value data, int64_t rowCount,
+                            int64_t rowSize, ArrayRef<int64_t> flat,
+                            ArrayRef<int64_t> shape) {
+  Importer &imp = n.importer;
+  SmallVector<int64_t> view{rowCount};
+  if (rowSize != 1)
+    view.push_back(rowSize);
+  auto rows = imp.reshape(n.loc, data, view);
+  if (failed(rows))
+    return failure();
+  Value indices = imp.constantI64(n.loc, flat, shape);
+  return imp.create1<GatherOp>(n.loc, *rows, indices,
+                               imp.b().getI64IntegerAttr(0));
+}
+
+/// GatherElements with run-time indices: the flat offset of each output
+/// element is its (wrapped) index times the axis stride plus a constant
+/// offset from its other coordinates; one int64 Gather then reads data as
+/// 1-D. RoBERTa gathers its token-type buffer at cumsum'd position ids.
+LogicalResult gatherElementsAtRunTime(NodeContext &n, Results &r, int64_t axis,
+                                      ArrayRef<int64_t> strides) {
+  Importer &imp = n.importer;
+  Value data = n.input(0), idx = n.input(1);
+  auto ds = shapeOf(data), is = shapeOf(idx);
+  int64_t rank = ds.size();
+  auto &b = imp.b();
+  if (!tensorTypeOf(idx).getElementType().isInteger(64)) {
+    auto c = imp.create1<CastOp>(n.loc, idx, TypeAttr::get(b.getI64Type()));
+    if (failed(c))
+      return failure();
+    idx = *c;
+  }
+  SmallVector<int64_t> offsets(numElements(is)), pos(rank, 0);
+  for (int64_t i = 0, e = offsets.size(); i < e; ++i) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis)
+        off += pos[d] * strides[d];
+    offsets[i] = off;
+    for (int64_t d = rank - 1; d >= 0 && ++pos[d] == is[d]; --d)
+      pos[d] = 0;
+  }
+  auto scalar = [&](int64_t v) {
+    return imp.constantI64(n.loc, {v}, ArrayRef<int64_t>{});
+  };
+  auto negative = imp.create1<LessOp>(n.loc, idx, scalar(0));
+  auto wrapped = imp.create1<AddOp>(n.loc, idx, scalar(ds[axis]));
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  auto norm = imp.create1<WhereOp>(n.loc, *negative, *wrapped, idx);
+  if (failed(norm))
+    return failure();
+  auto scaled = imp.create1<MulOp>(n.loc, *norm, scalar(strides[axis]));
+  if (failed(scaled))
+    return failure();
+  auto flat =
+      imp.create1<AddOp>(n.loc, *scaled, imp.constantI64(n.loc, offsets, is));
+  auto rows = imp.reshape(n.loc, data, {numElements(ds)});
+  if (failed(flat) || failed(rows))
+    return failure();
+  auto v = imp.create1<GatherOp>(n.loc, *rows, *flat, b.getI64IntegerAttr(0));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// GatherElements with compile-time indices is one flat Gather. Exporters
+/// write it for BERT's token_type_ids buffer (indices: position ids), which
+/// folds away entirely once the sequence length is pinned.
+LogicalResult convertGatherElements(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value data = n.input(0);
+  auto ds = shapeOf(data);
+  auto is = shapeOf(n.input(1));
+  int64_t rank = ds.size();
+  if (rank < 1 || (int64_t)is.size() != rank)
+    return imp.invalid(n.loc, "GatherElements data " + shapeStr(ds) +
+                                  " and indices " + shapeStr(is) +
+                                  " must have the same rank >= 1");
+  auto a = imp.axis(n, n.getInt("axis", 0), rank);
+  if (failed(a))
+    return failure();
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *a && is[d] > ds[d])
+      return imp.invalid(n.loc, "GatherElements indices " + shapeStr(is) +
+                                    " exceed data " + shapeStr(ds) +
+                                    " in dimension " + Twine(d));
+  if (!isa<IntegerType>(tensorTypeOf(n.input(1)).getElementType()))
+    return imp.invalid(n.loc, "GatherElements indices must be int64 or int32");
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * ds[d + 1];
+  if (!Importer::constantValue(n.input(1)))
+    return gatherElementsAtRunTime(n, r, *a, strides);
+  auto idx = imp.constInts(n, n.input(1), "indices");
+  if (failed(idx))
+    return failure();
+  SmallVector<int64_t> flat(idx->size()), pos(rank, 0);
+  for (size_t i = 0; i < idx->size(); ++i) {
+    int64_t k = (*idx)[i];
+    if (k < -ds[*a] || k >= ds[*a])
+      return imp.invalid(n.loc, "GatherElements index " + Twine(k) +
+                                    " is out of range for axis size " +
+                                    Twine(ds[*a]));
+    if (k < 0)
+      k += ds[*a];
+    int64_t off = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      off += (d == *a ? k : pos[d]) * strides[d];
+    flat[i] = off;
+    for (int64_t d = rank - 1; d >= 0 && ++pos[d] == is[d]; --d)
+      pos[d] = 0;
+  }
+  auto v = gatherRows(n, data, numElements(ds), 1, flat, is);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// GatherND with compile-time indices: each index tuple (with its batch
+/// coordinates) becomes a row offset into data viewed as [rows, slice], read
+/// with one Gather. Torch's dynamo exporter writes it for padding masks.
+LogicalResult convertGatherND(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value data = n.input(0);
+  auto ds = shapeOf(data);
+  auto is = shapeOf(n.input(1));
+  int64_t rank = ds.size(), q = is.size();
+  int64_t b = n.getInt("batch_dims", 0);
+  if (rank < 1 || q < 1 || b < 0 || b >= std::min(rank, q))
+    return imp.invalid(n.loc, "GatherND data " + shapeStr(ds) + ", indices " +
+                                  shapeStr(is) + " and batch_dims " + Twine(b) +
+                                  " do not fit");
+  int64_t k = is.back();
+  if (k < 1 || k > rank - b)
+    return imp.invalid(n.loc, "GatherND index tuples of length " + Twine(k) +
+                                  " do not fit data " + shapeStr(ds) +
+                                  " with batch_dims " + Twine(b));
+  for (int64_t d = 0; d < b; ++d)
+    if (is[d] != ds[d])
+      return imp.invalid(n.loc, "GatherND batch dimensions of indices " +
+                                    shapeStr(is) + " and data " + shapeStr(ds) +
+                                    " differ");
+  auto idx = constIndices(n, n.input(1), "indices");
+  if (failed(idx))
+    return failure();
+  // Row strides over data's first b + k dimensions.
+  SmallVector<int64_t> strides(b + k, 1);
+  for (int64_t d = b + k - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * ds[d + 1];
+  int64_t batchInner = numElements(is.slice(b, q - 1 - b)); // tuples per batch
+  SmallVector<int64_t> outShape(is.drop_back());
+  int64_t tuples = numElements(outShape);
+  SmallVector<int64_t> flat(tuples);
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t off = 0, batch = batchInner ? t / batchInner : 0;
+    for (int64_t d = b - 1; d >= 0; --d) {
+      off += (batch % ds[d]) * strides[d];
+      batch /= ds[d];
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t v = (*idx)[t * k + j], dim = ds[b + j];
+      if (v < -dim || v >= dim)
+        return imp.invalid(n.loc, "GatherND index " + Twine(v) +
+                                      " is out of range for dimension " +
+                                      Twine(b + j) + " of size " + Twine(dim));
+      off += (v < 0 ? v + dim : v) * strides[b + j];
+    }
+    flat[t] = off;
+  }
+  auto g = gatherRows(n, data, numElements(ds.take_front(b + k)),
+                      numElements(ds.drop_front(b + k)), flat, outShape);
+  if (failed(g))
+    return failure();
+  // Each gathered row is one slice data[..., i_0 .. i_k-1, :]; restore its
+  // dimensions.
+  SmallVector<int64_t> shape(outShape);
+  llvm::append_range(shape, ds.drop_front(b + k));
+  auto v = imp.reshape(n.loc, *g, shape);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// Elementwise math the graph dialect has no op for, evaluated at compile
+/// time when the input is a constant: rotary embeddings take Sin/Cos of
+/// position tables that are constant once the sequence length is pinned.
+ConvertFn foldedUnary(double (*fn)(double)) {
+  return [fn](NodeContext &n, Results &r) -> LogicalResult {
+    Importer &imp = n.importer;
+    Value x = n.input(0);
+    auto type = tensorTypeOf(x);
+    if (!type.getElementType().isF32())
+      return imp.unsupported(n.loc, n.opType() + " of a non-float32 tensor");
+    auto attr = Importer::constantValue(x);
+    if (!attr)
+      return imp.notConstant(n, x, "input",
+                             n.opType() + " is only evaluated at compile time");
+    SmallVector<float> out;
+    out.reserve(attr.getNumElements());
+    for (const APFloat &v : attr.getValues<APFloat>())
+      out.push_back(static_cast<float>(fn(v.convertToDouble())));
+    r.push_back(
+        imp.constant(n.loc, DenseElementsAttr::get(type, ArrayRef(out))));
+    return success();
+  };
+}
+
+/// `size` elements of `v` from `start` along `axis`, `step` apart.
+FailureOr<Value> sliceAxis(NodeContext &n, Value v, int64_t axis, int64_t start,
+                           int64_t size, int64_t step = 1) {
+  Importer &imp = n.importer;
+  auto shape = shapeOf(v);
+  SmallVector<int64_t> starts(shape.size(), 0), sizes(shape),
+      steps(shape.size(), 1);
+  starts[axis] = start;
+  sizes[axis] = size;
+  steps[axis] = step;
+  auto &b = imp.b();
+  return imp.create1<SliceOp>(n.loc, v, b.getDenseI64ArrayAttr(starts),
+                              b.getDenseI64ArrayAttr(sizes),
+                              b.getDenseI64ArrayAttr(steps));
+}
+
+/// `v` moved by `by` places along `axis` (towards the end, or towards the
+/// start when `backward`), filled with zeros: one Slice and one Concat.
+FailureOr<Value> shiftAxis(NodeContext &n, Value v, int64_t axis, int64_t by,
+                           bool backward) {
+  Importer &imp = n.importer;
+  auto type = tensorTypeOf(v);
+  int64_t len = type.getDimSize(axis);
+  SmallVector<int64_t> zshape(type.getShape());
+  zshape[axis] = by;
+  auto ztype = RankedTensorType::get(zshape, type.getElementType());
+  Value zeros = imp.constant(
+      n.loc, DenseElementsAttr::get(
+                 ztype, imp.b().getZeroAttr(type.getElementType())));
+  auto kept = sliceAxis(n, v, axis, backward ? by : 0, len - by);
+  if (failed(kept))
+    return failure();
+  SmallVector<Value> parts = backward ? SmallVector<Value>{*kept, zeros}
+                                      : SmallVector<Value>{zeros, *kept};
+  return imp.create1<ConcatOp>(n.loc, ValueRange(parts),
+                               imp.b().getI64IntegerAttr(axis));
+}
+
+/// CumSum as a log-step prefix sum (Hillis-Steele): y += y shifted by 1, 2,
+/// 4, ... along the axis. Integer results are exact; float sums associate
+/// differently from a sequential loop, within rounding. RoBERTa-style
+/// position ids (cumsum of the padding mask) need it at run time; OPT and
+/// BLOOM's cumsum of an all-ones mask folds away.
+LogicalResult convertCumSum(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto shape = shapeOf(x);
+  int64_t rank = shape.size();
+  if (rank < 1)
+    return imp.invalid(n.loc, "CumSum input must have rank >= 1");
+  auto axisVals = imp.constInts(n, n.input(1), "axis");
+  if (failed(axisVals))
+    return failure();
+  if (axisVals->size() != 1)
+    return imp.invalid(n.loc, "CumSum axis must have one element");
+  auto a = imp.axis(n, (*axisVals)[0], rank);
+  if (failed(a))
+    return failure();
+  bool exclusive = n.getInt("exclusive", 0) != 0;
+  bool reverse = n.getInt("reverse", 0) != 0;
+  int64_t len = shape[*a];
+  Value y = x;
+  for (int64_t step = 1; step < len; step *= 2) {
+    auto shifted = shiftAxis(n, y, *a, step, reverse);
+    if (failed(shifted))
+      return failure();
+    auto sum = imp.create1<AddOp>(n.loc, y, *shifted);
+    if (failed(sum))
+      return failure();
+    y = *sum;
+  }
+  if (exclusive && len > 0) {
+    auto shifted = shiftAxis(n, y, *a, 1, reverse);
+    if (failed(shifted))
+      return failure();
+    y = *shifted;
+  }
+  r.push_back(y);
+  return success();
+}
+
+/// ScatterND with compile-time indices: a constant row map picks, for each
+/// row of data viewed as [rows, slice], the last update written there, and a
+/// constant mask keeps the rows nobody writes: Where(mask, Gather(updates),
+/// data). BEiT's relative-position tables are built this way (and fold).
+LogicalResult convertScatterND(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value data = n.input(0), updates = n.input(2);
+  std::string reduction = n.getString("reduction", "none");
+  if (reduction != "none")
+    return imp.unsupported(n.loc, "ScatterND reduction '" + reduction + "'");
+  auto ds = shapeOf(data), is = shapeOf(n.input(1)), us = shapeOf(updates);
+  int64_t rank = ds.size(), q = is.size();
+  if (rank < 1 || q < 1 || is.back() < 1 || is.back() > rank)
+    return imp.invalid(n.loc, "ScatterND indices " + shapeStr(is) +
+                                  " do not fit data " + shapeStr(ds));
+  int64_t k = is.back();
+  SmallVector<int64_t> expected(is.drop_back());
+  llvm::append_range(expected, ds.drop_front(k));
+  if (us != ArrayRef<int64_t>(expected))
+    return imp.invalid(n.loc, "ScatterND updates " + shapeStr(us) +
+                                  " should be " + shapeStr(expected));
+  if (tensorTypeOf(updates).getElementType() !=
+      tensorTypeOf(data).getElementType())
+    return imp.invalid(n.loc, "ScatterND updates and data element types "
+                              "differ");
+  auto idx = constIndices(n, n.input(1), "indices");
+  if (failed(idx))
+    return failure();
+  int64_t rows = numElements(ds.take_front(k));
+  int64_t rowSize = numElements(ds.drop_front(k));
+  int64_t tuples = numElements(is.drop_back());
+  if (tuples == 0) {
+    r.push_back(data);
+    return success();
+  }
+  SmallVector<int64_t> source(rows, -1);
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t row = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t v = (*idx)[t * k + j];
+      if (v < -ds[j] || v >= ds[j])
+        return imp.invalid(n.loc, "ScatterND index " + Twine(v) +
+                                      " is out of range for dimension " +
+                                      Twine(j) + " of size " + Twine(ds[j]));
+      row = row * ds[j] + (v < 0 ? v + ds[j] : v);
+    }
+    source[row] = t; // a later duplicate wins, as in onnxruntime
+  }
+  SmallVector<bool> written;
+  SmallVector<int64_t> pick;
+  for (int64_t s : source) {
+    written.push_back(s >= 0);
+    pick.push_back(std::max<int64_t>(s, 0));
+  }
+  auto &b = imp.b();
+  auto gathered = gatherRows(n, updates, tuples, rowSize, pick, {rows});
+  auto dataRows = imp.reshape(n.loc, data, {rows, rowSize});
+  if (failed(gathered) || failed(dataRows))
+    return failure();
+  Value g = *gathered;
+  if (rowSize == 1) {
+    auto rs = imp.reshape(n.loc, g, {rows, rowSize});
+    if (failed(rs))
+      return failure();
+    g = *rs;
+  }
+  Value mask = imp.constant(
+      n.loc, DenseElementsAttr::get(
+                 RankedTensorType::get({rows, 1}, b.getI1Type()), written));
+  auto merged = imp.create1<WhereOp>(n.loc, mask, g, *dataRows);
+  if (failed(merged))
+    return failure();
+  auto v = imp.reshape(n.loc, *merged, ds);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// Numpy broadcast of two static shapes, or failure.
+std::optional<SmallVector<int64_t>> broadcastShape(ArrayRef<int64_t> a,
+                                                   ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (x != y && x != 1 && y != 1)
+      return std::nullopt;
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+/// Mod on compile-time constants (shape arithmetic such as Swin's window
+/// padding, `(w - W % w) % w`): integer results take the divisor's sign
+/// (fmod=0) or the dividend's (fmod=1), as in ONNX.
+LogicalResult convertMod(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value a = n.input(0), bv = n.input(1);
+  Type et = tensorTypeOf(a).getElementType();
+  if (tensorTypeOf(bv).getElementType() != et)
+    return imp.invalid(n.loc, "Mod operands have different element types");
+  bool fmod = n.getInt("fmod", 0) != 0;
+  if (isa<FloatType>(et) && !fmod)
+    return imp.invalid(n.loc, "Mod on floats needs fmod=1");
+  if (!Importer::constantValue(a))
+    return imp.notConstant(n, a, "A", "Mod is only evaluated at compile time");
+  if (!Importer::constantValue(bv))
+    return imp.notConstant(n, bv, "B", "Mod is only evaluated at compile time");
+  auto shape = broadcastShape(shapeOf(a), shapeOf(bv));
+  if (!shape)
+    return imp.invalid(n.loc, "Mod operands " + shapeStr(shapeOf(a)) + " and " +
+                                  shapeStr(shapeOf(bv)) + " do not broadcast");
+  auto &b = imp.b();
+  auto ea =
+      imp.create1<BroadcastToOp>(n.loc, a, b.getDenseI64ArrayAttr(*shape));
+  auto eb =
+      imp.create1<BroadcastToOp>(n.loc, bv, b.getDenseI64ArrayAttr(*shape));
+  if (failed(ea) || failed(eb))
+    return failure();
+  auto ca = Importer::constantValue(*ea), cb = Importer::constantValue(*eb);
+  if (!ca || !cb)
+    return imp.unsupported(n.loc,
+                           "Mod result " + shapeStr(*shape) +
+                               " is too large to evaluate at compile time");
+  auto type = RankedTensorType::get(*shape, et);
+  if (auto ft = dyn_cast<FloatType>(et)) {
+    if (!ft.isF32())
+      return imp.unsupported(n.loc, "Mod of this element type");
+    SmallVector<float> out;
+    for (auto [x, y] :
+         llvm::zip(ca.getValues<APFloat>(), cb.getValues<APFloat>()))
+      out.push_back(std::fmod(x.convertToFloat(), y.convertToFloat()));
+    r.push_back(
+        imp.constant(n.loc, DenseElementsAttr::get(type, ArrayRef(out))));
+    return success();
+  }
+  SmallVector<APInt> out;
+  unsigned width = et.getIntOrFloatBitWidth();
+  for (auto [x, y] : llvm::zip(ca.getValues<APInt>(), cb.getValues<APInt>())) {
+    int64_t xi = x.getSExtValue(), yi = y.getSExtValue();
+    if (yi == 0)
+      return imp.invalid(n.loc, "Mod by zero");
+    int64_t m = yi == -1 ? 0 : xi % yi; // INT64_MIN % -1 traps
+    if (!fmod && m != 0 && ((m < 0) != (yi < 0)))
+      m += yi;
+    out.push_back(APInt(width, m, /*isSigned=*/true));
+  }
+  r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, out)));
+  return success();
+}
+
+/// Trilu keeps one triangle of the last two dimensions: Where(constant
+/// mask, x, 0), exact for any input. Causal masks (torch.triu/tril) use it.
+LogicalResult convertTrilu(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto shape = shapeOf(x);
+  if (shape.size() < 2)
+    return imp.invalid(n.loc, "Trilu input must have rank >= 2");
+  int64_t k = 0;
+  if (n.input(1)) {
+    auto kv = imp.constInts(n, n.input(1), "k");
+    if (failed(kv))
+      return failure();
+    if (kv->size() != 1)
+      return imp.invalid(n.loc, "Trilu k must have one element");
+    k = (*kv)[0];
+  }
+  bool upper = n.getInt("upper", 1) != 0;
+  int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  SmallVector<bool> keep;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      keep.push_back(upper ? j - i >= k : j - i <= k);
+  Value mask = imp.constant(
+      n.loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({rows, cols}, imp.b().getI1Type()), keep));
+  auto v = imp.create1<WhereOp>(n.loc, mask, x, imp.scalarLike(n.loc, x, 0));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// Tile as a broadcast: x viewed as [1, d0, 1, d1, ...], broadcast to
+/// [r0, d0, r1, d1, ...] and merged pairwise to [r0*d0, r1*d1, ...], which
+/// is exactly out[i] = x[i mod d]. torch's repeat() exports as Tile.
+LogicalResult convertTile(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  auto shape = shapeOf(x);
+  auto reps = imp.constInts(n, n.input(1), "repeats");
+  if (failed(reps))
+    return failure();
+  if (reps->size() != shape.size())
+    return imp.invalid(n.loc, "Tile has " + Twine(reps->size()) +
+                                  " repeats for rank " + Twine(shape.size()));
+  SmallVector<int64_t> spread, target, out;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if ((*reps)[d] < 0)
+      return imp.invalid(n.loc, "Tile repeats must not be negative");
+    if ((*reps)[d] != 1) { // only repeated dims need their own axis
+      spread.push_back(1);
+      target.push_back((*reps)[d]);
+    }
+    spread.push_back(shape[d]);
+    target.push_back(shape[d]);
+    int64_t size;
+    if (llvm::MulOverflow((*reps)[d], shape[d], size))
+      return imp.invalid(n.loc, "Tile output dimension overflows");
+    out.push_back(size);
+  }
+  if (out == SmallVector<int64_t>(shape)) {
+    r.push_back(x);
+    return success();
+  }
+  auto viewed = imp.reshape(n.loc, x, spread);
+  if (failed(viewed))
+    return failure();
+  auto wide = imp.create1<BroadcastToOp>(n.loc, *viewed,
+                                         imp.b().getDenseI64ArrayAttr(target));
+  if (failed(wide))
+    return failure();
+  auto v = imp.reshape(n.loc, *wide, out);
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// RMSNormalization (opset 23) as the exporters wrote it before: x times
+/// 1 / sqrt(mean(x^2 over axis..last) + epsilon), times scale.
+LogicalResult convertRMSNorm(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0);
+  int64_t rank = shapeOf(x).size();
+  auto a = imp.axis(n, n.getInt("axis", -1), rank);
+  if (failed(a))
+    return failure();
+  if (n.getInt("stash_type", 1) != 1)
+    return imp.unsupported(n.loc, "RMSNormalization stash_type other than "
+                                  "float");
+  auto &b = imp.b();
+  SmallVector<int64_t> axes;
+  for (int64_t d = *a; d < rank; ++d)
+    axes.push_back(d);
+  auto sq = imp.create1<MulOp>(n.loc, x, x);
+  if (failed(sq))
+    return failure();
+  auto mean = imp.create1<ReduceMeanOp>(
+      n.loc, *sq, b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  if (failed(mean))
+    return failure();
+  auto shifted = imp.create1<AddOp>(
+      n.loc, *mean, imp.scalarLike(n.loc, x, n.getFloat("epsilon", 1e-5f)));
+  if (failed(shifted))
+    return failure();
+  auto rms = imp.create1<SqrtOp>(n.loc, *shifted);
+  if (failed(rms))
+    return failure();
+  auto inv = imp.create1<ReciprocalOp>(n.loc, *rms);
+  if (failed(inv))
+    return failure();
+  auto normed = imp.create1<MulOp>(n.loc, x, *inv);
+  if (failed(normed))
+    return failure();
+  auto v = imp.create1<MulOp>(n.loc, *normed, n.input(1));
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
+
+/// RotaryEmbedding (opset 23) composed as in its ONNX function: on x as
+/// [batch, seq, heads, head], the first rotary_dim features split into
+/// halves (or even/odd pairs when interleaved) x1, x2 become
+/// (cos x1 - sin x2, sin x1 + cos x2); the rest pass through. Caches are
+/// gathered at position_ids when given. Torch writes it for LLaMA at 23.
+LogicalResult convertRotaryEmbedding(NodeContext &n, Results &r) {
+  Importer &imp = n.importer;
+  Value x = n.input(0), cosC = n.input(1), sinC = n.input(2);
+  auto inShape = shapeOf(x);
+  auto &b = imp.b();
+  SmallVector<int64_t> swap{0, 2, 1, 3};
+  if (inShape.size() == 4) {
+    auto t = imp.create1<TransposeOp>(n.loc, x, b.getDenseI64ArrayAttr(swap));
+    if (failed(t))
+      return failure();
+    x = *t;
+  } else if (inShape.size() == 3) {
+    int64_t heads = n.getInt("num_heads", 0);
+    if (heads <= 0 || inShape[2] % heads != 0)
+      return imp.invalid(n.loc, "RotaryEmbedding on a 3-D input needs "
+                                "num_heads dividing its hidden size " +
+                                    Twine(inShape[2]));
+    auto rs = imp.reshape(n.loc, x,
+                          {inShape[0], inShape[1], heads, inShape[2] / heads});
+    if (failed(rs))
+      return failure();
+    x = *rs;
+  } else {
+    return imp.invalid(n.loc, "RotaryEmbedding input must have rank 3 or 4");
+  }
+  int64_t head = shapeOf(x)[3];
+  int64_t dim = n.getInt("rotary_embedding_dim", 0);
+  if (dim == 0)
+    dim = head;
+  if (dim < 0 || dim > head || dim % 2 != 0)
+    return imp.invalid(n.loc, "RotaryEmbedding rotary_embedding_dim " +
+                                  Twine(dim) + " does not fit head size " +
+                                  Twine(head));
+  int64_t half = dim / 2;
+  for (Value *cache : {&cosC, &sinC}) {
+    if (n.input(3)) {
+      auto g = imp.create1<GatherOp>(n.loc, *cache, n.input(3),
+                                     b.getI64IntegerAttr(0));
+      if (failed(g))
+        return failure();
+      *cache = *g;
+    }
+    auto cs = shapeOf(*cache);
+    if (cs.size() != 3 || cs.back() != half)
+      return imp.invalid(n.loc, "RotaryEmbedding cache " + shapeStr(cs) +
+                                    " should be [batch, seq, " + Twine(half) +
+                                    "]");
+    auto u = imp.reshape(n.loc, *cache, {cs[0], cs[1], 1, half});
+    if (failed(u))
+      return failure();
+    *cache = *u;
+  }
+  bool interleaved = n.getInt("interleaved", 0) != 0;
+  auto x1 = interleaved ? sliceAxis(n, x, 3, 0, half, 2)
+                        : sliceAxis(n, x, 3, 0, half);
+  auto x2 = interleaved ? sliceAxis(n, x, 3, 1, half, 2)
+                        : sliceAxis(n, x, 3, half, half);
+  if (failed(x1) || failed(x2))
+    return failure();
+  auto c1 = imp.create1<MulOp>(n.loc, cosC, *x1);
+  auto s2 = imp.create1<MulOp>(n.loc, sinC, *x2);
+  auto s1 = imp.create1<MulOp>(n.loc, sinC, *x1);
+  auto c2 = imp.create1<MulOp>(n.loc, cosC, *x2);
+  if (failed(c1) || failed(s2) || failed(s1) || failed(c2))
+    return failure();
+  auto real = imp.create1<SubOp>(n.loc, *c1, *s2);
+  auto imag = imp.create1<AddOp>(n.loc, *s1, *c2);
+  if (failed(real) || failed(imag))
+    return failure();
+  SmallVector<int64_t> pairShape(shapeOf(*real));
+  FailureOr<Value> rotated;
+  if (interleaved) {
+    pairShape.push_back(1);
+    auto re = imp.reshape(n.loc, *real, pairShape);
+    auto im = imp.reshape(n.loc, *imag, pairShape);
+    if (failed(re) || failed(im))
+      return failure();
+    auto pairs = imp.create1<ConcatOp>(n.loc, ValueRange{*re, *im},
+                                       b.getI64IntegerAttr(4));
+    if (failed(pairs))
+      return failure();
+    SmallVector<int64_t> flat(shapeOf(*real));
+    flat.back() = dim;
+    rotated = imp.reshape(n.loc, *pairs, flat);
+  } else {
+    rotated = imp.create1<ConcatOp>(n.loc, ValueRange{*real, *imag},
+                                    b.getI64IntegerAttr(3));
+  }
+  if (failed(rotated))
+    return failure();
+  Value out = *rotated;
+  if (dim < head) {
+    auto rest = sliceAxis(n, x, 3, dim, head - dim);
+    if (failed(rest))
+      return failure();
+    auto joined = imp.create1<ConcatOp>(n.loc, ValueRange{out, *rest},
+                                        b.getI64IntegerAttr(3));
+    if (failed(joined))
+      return failure();
+    out = *joined;
+  }
+  auto back =
+      inShape.size() == 4
+          ? imp.create1<TransposeOp>(n.loc, out, b.getDenseI64ArrayAttr(swap))
+          : imp.reshape(n.loc, out, inShape);
+  if (failed(back))
+    return failure();
+  r.push_back(*back);
+  return success();
+}
+
 /// The one table of supported ONNX operators and their converters.
 const llvm::StringMap<ConvertFn> &converterTable() {
   static const llvm::StringMap<ConvertFn> table = [] {
@@ -1532,7 +2389,11 @@ const llvm::StringMap<ConvertFn> &converterTable() {
   c["Log"] = unary<LogOp>();
   c["Tanh"] = unary<TanhOp>();
   c["Erf"] = unary<ErfOp>();
-  c["Relu"] = unary<ReluOp>();
+  c["Relu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+    if (failed(requireF32(n, n.input(0))))
+      return failure();
+    return unary<ReluOp>()(n, r);
+  };
   c["Sigmoid"] = unary<SigmoidOp>();
   c["Sqrt"] = unary<SqrtOp>();
   c["Reciprocal"] = unary<ReciprocalOp>();
@@ -1713,9 +2574,11 @@ const llvm::StringMap<ConvertFn> &converterTable() {
   c["GlobalMaxPool"] = [](NodeContext &n, Results &r) {
     return convertGlobalPool(n, r, true);
   };
-  c["ReduceMean"] = reduce<ReduceMeanOp>(18);
-  c["ReduceSum"] = reduce<ReduceSumOp>(13);
-  c["ReduceMax"] = reduce<ReduceMaxOp>(18);
+  c["ReduceMean"] = reduce('m', 18);
+  c["ReduceSum"] = reduce('s', 13);
+  c["ReduceMax"] = reduce('>', 18);
+  c["ReduceMin"] = reduce('<', 18);
+  c["ReduceProd"] = reduce('*', 18);
   c["Softmax"] = softmax<SoftmaxOp>();
   c["LogSoftmax"] = softmax<LogSoftmaxOp>();
   c["Reshape"] = convertReshape;
@@ -1727,6 +2590,21 @@ const llvm::StringMap<ConvertFn> &converterTable() {
   c["Split"] = convertSplit;
   c["Slice"] = convertSlice;
   c["Gather"] = convertGather;
+  c["GatherElements"] = convertGatherElements;
+  c["GatherND"] = convertGatherND;
+  c["Sin"] = foldedUnary([](double x) { return std::sin(x); });
+  c["Cos"] = foldedUnary([](double x) { return std::cos(x); });
+  c["Floor"] = foldedUnary([](double x) { return std::floor(x); });
+  c["Ceil"] = foldedUnary([](double x) { return std::ceil(x); });
+  // Halves round to even, as ONNX Round specifies (the default FE mode).
+  c["Round"] = foldedUnary([](double x) { return std::nearbyint(x); });
+  c["Mod"] = convertMod;
+  c["CumSum"] = convertCumSum;
+  c["ScatterND"] = convertScatterND;
+  c["Trilu"] = convertTrilu;
+  c["RMSNormalization"] = convertRMSNorm;
+  c["RotaryEmbedding"] = convertRotaryEmbedding;
+  c["Tile"] = convertTile;
   c["Expand"] = convertExpand;
   c["Cast"] = convertCast;
   c["Identity"] = [](NodeContext &n, Results &r) -> LogicalResult {
@@ -1796,15 +2674,40 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
   // Trailing absent inputs are the same as missing ones; required inputs
   // checked here keep every converter from null dereferences.
   static const llvm::StringMap<int> requiredInputs = {
-      {"Add", 2},         {"Sub", 2},         {"Mul", 2},
-      {"Div", 2},         {"Pow", 2},         {"Equal", 2},
-      {"Less", 2},        {"Greater", 2},     {"Where", 3},
-      {"LessOrEqual", 2}, {"GreaterOrEqual", 2}, {"And", 2},
-      {"Or", 2},          {"Xor", 2},         {"PRelu", 2},
-      {"MatMul", 2},      {"Gemm", 2},        {"Conv", 2},
-      {"ConvTranspose", 2}, {"BatchNormalization", 5},
-      {"LayerNormalization", 2}, {"Gather", 2}, {"Expand", 2},
-      {"ConstantOfShape", 1}, {"Range", 3},   {"Constant", 0},
+      {"Add", 2},
+      {"Sub", 2},
+      {"Mul", 2},
+      {"Div", 2},
+      {"Pow", 2},
+      {"Equal", 2},
+      {"Less", 2},
+      {"Greater", 2},
+      {"Where", 3},
+      {"LessOrEqual", 2},
+      {"GreaterOrEqual", 2},
+      {"And", 2},
+      {"Or", 2},
+      {"Xor", 2},
+      {"PRelu", 2},
+      {"MatMul", 2},
+      {"Gemm", 2},
+      {"Conv", 2},
+      {"ConvTranspose", 2},
+      {"BatchNormalization", 5},
+      {"LayerNormalization", 2},
+      {"Gather", 2},
+      {"Expand", 2},
+      {"GatherElements", 2},
+      {"GatherND", 2},
+      {"Mod", 2},
+      {"CumSum", 2},
+      {"ScatterND", 3},
+      {"Tile", 2},
+      {"RMSNormalization", 2},
+      {"RotaryEmbedding", 3},
+      {"ConstantOfShape", 1},
+      {"Range", 3},
+      {"Constant", 0},
   };
   int required = 1;
   if (auto r = requiredInputs.find(node.op_type()); r != requiredInputs.end())
@@ -2105,9 +3008,16 @@ OwningOpRef<ModuleOp> Importer::run(const std::string &path) {
       opset = op.version();
   if (opset == 0 && model.opset_import_size() == 0)
     opset = 1;
-  if (opset < 1 || opset > 18) {
+  // Opsets 19 to 23 changed the ops in converterTable() only by new element
+  // types and by attributes or modes the converters already check (Pad
+  // "wrap", Resize "half_pixel_symmetric", AveragePool dilations, Cast
+  // saturate for float8), so they import as opset 18 does; ops new in them
+  // (Gelu 20, RMSNormalization and RotaryEmbedding 23) have converters.
+  // torch.onnx.export writes opset 20 by default.
+  constexpr int64_t kMaxOpset = 23;
+  if (opset < 1 || opset > kMaxOpset) {
     emitError(fileLoc) << "unsupported: ONNX opset " << opset
-                       << " (supported: 1 to 18)";
+                       << " (supported: 1 to " << kMaxOpset << ")";
     status = ImportStatus::Unsupported;
     return nullptr;
   }

@@ -377,9 +377,12 @@ static std::string copyOrFreezeAnnotation(ArrayRef<bool> copied) {
 // Folding support
 //===----------------------------------------------------------------------===//
 
-/// Folders evaluate shape subgraphs, which are small; anything larger is
-/// left to run time rather than blowing up the IR.
-static constexpr int64_t kMaxFoldedElements = 65536;
+/// Folders evaluate shape subgraphs and constant tables that exporters
+/// compute in the graph (rotary sin/cos caches of long sequences, causal
+/// masks), some of which have no run-time kernel. Beyond 4M elements
+/// (16 MiB of float32) the work is left to run time rather than blowing up
+/// compile time and the IR.
+static constexpr int64_t kMaxFoldedElements = int64_t(1) << 22;
 
 /// The result type of `op` if it is small enough to evaluate into, and if
 /// the op's types are the ones inference gives. Folders index constants by

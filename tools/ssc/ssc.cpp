@@ -535,7 +535,9 @@ int inspect(const std::string &model,
   if (!module) {
     llvm::outs() << "\nshapes, parameters and FLOPs: unavailable (import "
                     "failed, see errors)\n";
-    return unsupported.empty() ? kExitError : kExitUnsupported;
+    return unsupported.empty() && status != ss::ImportStatus::Unsupported
+               ? kExitError
+               : kExitUnsupported;
   }
   auto func = module->lookupSymbol<func::FuncOp>("main");
   int64_t params = 0, flops = 0;

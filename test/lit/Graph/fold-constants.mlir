@@ -113,7 +113,7 @@ func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>,
 
 // What must not fold: runtime operands, integer division by zero, an
 // out-of-range gather index (the runtime reports it), results above the
-// size limit, and dead runtime ops are removed.
+// size limit (4M elements), and dead runtime ops are removed.
 // CHECK-LABEL: func.func @not_folded
 // CHECK:         graph.add
 // CHECK:         graph.div
@@ -121,7 +121,7 @@ func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>,
 // CHECK:         graph.broadcast_to
 // CHECK-NOT:     graph.exp
 // CHECK:         return
-func.func @not_folded(%x: tensor<3xi64>) -> (tensor<3xi64>, tensor<3xi64>, tensor<i64>, tensor<300x300xf32>) {
+func.func @not_folded(%x: tensor<3xi64>) -> (tensor<3xi64>, tensor<3xi64>, tensor<i64>, tensor<4096x1025xf32>) {
   %c = graph.constant dense<[1, 2, 3]> : tensor<3xi64>
   %0 = graph.add %x, %c : tensor<3xi64>, tensor<3xi64> -> tensor<3xi64>
   %z = graph.constant dense<[1, 0, 1]> : tensor<3xi64>
@@ -129,9 +129,9 @@ func.func @not_folded(%x: tensor<3xi64>) -> (tensor<3xi64>, tensor<3xi64>, tenso
   %i = graph.constant dense<3> : tensor<i64>
   %2 = graph.gather %c, %i {axis = 0 : i64} : tensor<3xi64>, tensor<i64> -> tensor<i64>
   %one = graph.constant dense<1.0> : tensor<f32>
-  %3 = graph.broadcast_to %one {shape = array<i64: 300, 300>} : tensor<f32> -> tensor<300x300xf32>
-  %dead = graph.exp %3 : tensor<300x300xf32> -> tensor<300x300xf32>
-  return %0, %1, %2, %3 : tensor<3xi64>, tensor<3xi64>, tensor<i64>, tensor<300x300xf32>
+  %3 = graph.broadcast_to %one {shape = array<i64: 4096, 1025>} : tensor<f32> -> tensor<4096x1025xf32>
+  %dead = graph.exp %3 : tensor<4096x1025xf32> -> tensor<4096x1025xf32>
+  return %0, %1, %2, %3 : tensor<3xi64>, tensor<3xi64>, tensor<i64>, tensor<4096x1025xf32>
 }
 
 // -----
