@@ -39,8 +39,8 @@ namespace {
 std::string shapeStr(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
-                                         : std::to_string(shape[i]));
+    s += (i ? ", " : "") +
+         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
   return s + "]";
 }
 
@@ -65,7 +65,9 @@ struct NodeContext {
   Importer &importer;
 
   std::string opType() const { return node.op_type(); }
-  Value input(size_t i) const { return i < inputs.size() ? inputs[i] : Value(); }
+  Value input(size_t i) const {
+    return i < inputs.size() ? inputs[i] : Value();
+  }
   const onnx::AttributeProto *attr(StringRef name) const {
     for (const auto &a : node.attribute())
       if (a.name() == name)
@@ -136,10 +138,10 @@ public:
     OperationState state(loc, OpTy::getOperationName());
     OpTy::build(builder, state, TypeRange{}, std::forward<Args>(args)...);
     SmallVector<Type> types;
-    if (failed(OpTy::inferReturnTypes(
-            &context, loc, state.operands,
-            state.attributes.getDictionary(&context),
-            state.getRawProperties(), state.regions, types))) {
+    if (failed(OpTy::inferReturnTypes(&context, loc, state.operands,
+                                      state.attributes.getDictionary(&context),
+                                      state.getRawProperties(), state.regions,
+                                      types))) {
       if (status == ImportStatus::Ok)
         status = ImportStatus::Invalid;
       return failure();
@@ -161,8 +163,9 @@ public:
   }
   Value constantI64(Location loc, ArrayRef<int64_t> values,
                     std::optional<ArrayRef<int64_t>> shape = std::nullopt) {
-    SmallVector<int64_t> s = shape ? SmallVector<int64_t>(*shape)
-                                   : SmallVector<int64_t>{(int64_t)values.size()};
+    SmallVector<int64_t> s = shape
+                                 ? SmallVector<int64_t>(*shape)
+                                 : SmallVector<int64_t>{(int64_t)values.size()};
     auto type = RankedTensorType::get(s, builder.getI64Type());
     return constant(loc, DenseElementsAttr::get(type, values));
   }
@@ -172,8 +175,8 @@ public:
     Type et = tensorTypeOf(v).getElementType();
     auto type = RankedTensorType::get({}, et);
     if (isa<FloatType>(et))
-      return constant(loc, DenseElementsAttr::get(
-                               type, builder.getFloatAttr(et, value)));
+      return constant(
+          loc, DenseElementsAttr::get(type, builder.getFloatAttr(et, value)));
     return constant(loc, DenseElementsAttr::get(
                              type, builder.getIntegerAttr(
                                        et, static_cast<int64_t>(value))));
@@ -260,8 +263,7 @@ public:
 private:
   Results foldOrKeep(Operation *op) {
     SmallVector<OpFoldResult> folded;
-    if (op->getNumResults() == 0 || failed(op->fold(folded)) ||
-        folded.empty())
+    if (op->getNumResults() == 0 || failed(op->fold(folded)) || folded.empty())
       return Results(op->getResults().begin(), op->getResults().end());
     Results results;
     for (auto [result, fr] : llvm::zip(op->getResults(), folded)) {
@@ -328,8 +330,8 @@ public:
 LogicalResult onlyFirstOutputs(Importer &imp, NodeContext &n, size_t count) {
   for (size_t i = count; i < n.numOutputs(); ++i)
     if (!n.node.output(i).empty() && imp.isConsumed(n.node.output(i)))
-      return imp.unsupported(n.loc, n.opType() + " output " + Twine(i) +
-                                        " ('" + n.node.output(i) +
+      return imp.unsupported(n.loc, n.opType() + " output " + Twine(i) + " ('" +
+                                        n.node.output(i) +
                                         "') is not supported");
   return success();
 }
@@ -348,8 +350,7 @@ LogicalResult requireF32(NodeContext &n, Value v) {
                                            " tensors (float32 only)");
 }
 
-template <typename OpTy>
-ConvertFn unary() {
+template <typename OpTy> ConvertFn unary() {
   return [](NodeContext &n, Results &r) -> LogicalResult {
     auto v = n.importer.create1<OpTy>(n.loc, n.input(0));
     if (failed(v))
@@ -380,8 +381,7 @@ FailureOr<Value> legacyBroadcastOperand(NodeContext &n, Value lhs, Value rhs) {
   return imp.reshape(n.loc, rhs, shape);
 }
 
-template <typename OpTy>
-ConvertFn binary() {
+template <typename OpTy> ConvertFn binary() {
   return [](NodeContext &n, Results &r) -> LogicalResult {
     auto rhs = legacyBroadcastOperand(n, n.input(0), n.input(1));
     if (failed(rhs))
@@ -395,19 +395,19 @@ ConvertFn binary() {
 }
 
 /// Pads for `auto_pad` SAME_UPPER/SAME_LOWER/VALID, or the explicit `pads`.
-FailureOr<SmallVector<int64_t>>
-resolvePads(Importer &imp, NodeContext &n, ArrayRef<int64_t> inSpatial,
-            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-            ArrayRef<int64_t> dilations) {
+FailureOr<SmallVector<int64_t>> resolvePads(Importer &imp, NodeContext &n,
+                                            ArrayRef<int64_t> inSpatial,
+                                            ArrayRef<int64_t> kernel,
+                                            ArrayRef<int64_t> strides,
+                                            ArrayRef<int64_t> dilations) {
   size_t rank = inSpatial.size();
   std::string autoPad = n.getString("auto_pad", "NOTSET");
   SmallVector<int64_t> pads(2 * rank, 0);
   if (autoPad == "NOTSET") {
     if (auto p = n.getInts("pads")) {
       if (p->size() != 2 * rank)
-        return imp.invalid(n.loc, n.opType() + " pads has " +
-                                      Twine(p->size()) + " entries, expected " +
-                                      Twine(2 * rank));
+        return imp.invalid(n.loc, n.opType() + " pads has " + Twine(p->size()) +
+                                      " entries, expected " + Twine(2 * rank));
       pads = *p;
     }
     return pads;
@@ -420,8 +420,8 @@ resolvePads(Importer &imp, NodeContext &n, ArrayRef<int64_t> inSpatial,
   for (size_t d = 0; d < rank; ++d) {
     int64_t out = (inSpatial[d] + strides[d] - 1) / strides[d];
     int64_t span = (kernel[d] - 1) * dilations[d] + 1;
-    int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + span -
-                                             inSpatial[d]);
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * strides[d] + span - inSpatial[d]);
     int64_t small = total / 2, large = total - total / 2;
     pads[d] = autoPad == "SAME_UPPER" ? small : large;
     pads[d + rank] = autoPad == "SAME_UPPER" ? large : small;
@@ -550,8 +550,8 @@ LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
       pads = *p;
     }
   } else {
-    return imp.invalid(n.loc, "ConvTranspose auto_pad '" + autoPad +
-                                  "' is not valid");
+    return imp.invalid(n.loc,
+                       "ConvTranspose auto_pad '" + autoPad + "' is not valid");
   }
   auto &b = imp.b();
   auto v = imp.create1<ConvTransposeOp>(
@@ -767,8 +767,7 @@ ConvertFn reduce(char kind, int64_t axesInputSince) {
   };
 }
 
-template <typename OpTy>
-ConvertFn softmax() {
+template <typename OpTy> ConvertFn softmax() {
   return [](NodeContext &n, Results &r) -> LogicalResult {
     Importer &imp = n.importer;
     Value x = n.input(0);
@@ -848,11 +847,11 @@ LogicalResult convertGemm(NodeContext &n, Results &r) {
   if (failed(requireF32(n, n.input(0))) || failed(requireF32(n, n.input(1))))
     return failure();
   auto &b = imp.b();
-  auto v = imp.create1<GemmOp>(
-      n.loc, n.input(0), n.input(1), n.input(2),
-      b.getBoolAttr(n.getInt("transA", 0)), b.getBoolAttr(n.getInt("transB", 0)),
-      b.getF32FloatAttr(n.getFloat("alpha", 1.0f)),
-      b.getF32FloatAttr(n.getFloat("beta", 1.0f)));
+  auto v = imp.create1<GemmOp>(n.loc, n.input(0), n.input(1), n.input(2),
+                               b.getBoolAttr(n.getInt("transA", 0)),
+                               b.getBoolAttr(n.getInt("transB", 0)),
+                               b.getF32FloatAttr(n.getFloat("alpha", 1.0f)),
+                               b.getF32FloatAttr(n.getFloat("beta", 1.0f)));
   if (failed(v))
     return failure();
   r.push_back(*v);
@@ -877,10 +876,9 @@ LogicalResult convertReshape(NodeContext &n, Results &r) {
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == 0 && !allowZero) {
       if (i >= in.size())
-        return imp.invalid(n.loc, "Reshape shape " + shapeStr(target) +
-                                      " copies dim " + Twine(i) +
-                                      " which input " + shapeStr(in) +
-                                      " lacks");
+        return imp.invalid(
+            n.loc, "Reshape shape " + shapeStr(target) + " copies dim " +
+                       Twine(i) + " which input " + shapeStr(in) + " lacks");
       target[i] = in[i];
     }
     if (target[i] == -1) {
@@ -920,9 +918,9 @@ LogicalResult convertFlatten(NodeContext &n, Results &r) {
                                   " is out of range for rank " + Twine(rank));
   if (a < 0)
     a += rank;
-  auto v = imp.reshape(n.loc, n.input(0),
-                       {numElements(shape.take_front(a)),
-                        numElements(shape.drop_front(a))});
+  auto v = imp.reshape(
+      n.loc, n.input(0),
+      {numElements(shape.take_front(a)), numElements(shape.drop_front(a))});
   if (failed(v))
     return failure();
   r.push_back(*v);
@@ -1079,9 +1077,9 @@ LogicalResult convertSplit(NodeContext &n, Results &r) {
     return imp.invalid(n.loc, "Split has " + Twine(sizes.size()) +
                                   " sizes but " + Twine(n.numOutputs()) +
                                   " outputs");
-  auto res = imp.createOp<SplitOp>(n.loc, n.input(0),
-                                   imp.b().getI64IntegerAttr(*a),
-                                   imp.b().getDenseI64ArrayAttr(sizes));
+  auto res =
+      imp.createOp<SplitOp>(n.loc, n.input(0), imp.b().getI64IntegerAttr(*a),
+                            imp.b().getDenseI64ArrayAttr(sizes));
   if (failed(res))
     return failure();
   r.append(res->begin(), res->end());
@@ -1156,10 +1154,9 @@ LogicalResult convertSlice(NodeContext &n, Results &r) {
       outStart[*a] = 0;
   }
   auto &b = imp.b();
-  auto v = imp.create1<SliceOp>(n.loc, n.input(0),
-                                b.getDenseI64ArrayAttr(outStart),
-                                b.getDenseI64ArrayAttr(outSize),
-                                b.getDenseI64ArrayAttr(outStep));
+  auto v = imp.create1<SliceOp>(
+      n.loc, n.input(0), b.getDenseI64ArrayAttr(outStart),
+      b.getDenseI64ArrayAttr(outSize), b.getDenseI64ArrayAttr(outStep));
   if (failed(v))
     return failure();
   r.push_back(*v);
@@ -1512,10 +1509,9 @@ LogicalResult convertResize(NodeContext &n, Results &r) {
     return imp.unsupported(n.loc, "Resize keep_aspect_ratio_policy");
   SmallVector<float> fscales(scales.begin(), scales.end());
   auto &b = imp.b();
-  auto v = imp.create1<ResizeOp>(n.loc, x, b.getDenseI64ArrayAttr(sizes),
-                                 b.getDenseF32ArrayAttr(fscales),
-                                 b.getStringAttr(mode), b.getStringAttr(coord),
-                                 b.getStringAttr(nearest));
+  auto v = imp.create1<ResizeOp>(
+      n.loc, x, b.getDenseI64ArrayAttr(sizes), b.getDenseF32ArrayAttr(fscales),
+      b.getStringAttr(mode), b.getStringAttr(coord), b.getStringAttr(nearest));
   if (failed(v))
     return failure();
   r.push_back(*v);
@@ -1545,9 +1541,9 @@ LogicalResult convertLayerNorm(NodeContext &n, Results &r) {
     return imp.unsupported(n.loc, "LayerNormalization stash_type other than "
                                   "float");
   float epsilon = n.getFloat("epsilon", 1e-5f);
-  auto v = imp.create1<LayerNormOp>(
-      n.loc, n.input(0), n.input(1), n.input(2), imp.b().getI64IntegerAttr(*a),
-      imp.b().getF32FloatAttr(epsilon));
+  auto v = imp.create1<LayerNormOp>(n.loc, n.input(0), n.input(1), n.input(2),
+                                    imp.b().getI64IntegerAttr(*a),
+                                    imp.b().getF32FloatAttr(epsilon));
   if (failed(v))
     return failure();
   r.push_back(*v);
@@ -1573,9 +1569,8 @@ LogicalResult convertLayerNorm(NodeContext &n, Results &r) {
   auto squared = imp.create1<MulOp>(n.loc, *centered, *centered);
   if (failed(squared))
     return failure();
-  auto var = imp.create1<ReduceMeanOp>(n.loc, *squared,
-                                       b.getDenseI64ArrayAttr(axes),
-                                       b.getBoolAttr(true));
+  auto var = imp.create1<ReduceMeanOp>(
+      n.loc, *squared, b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
   if (failed(var))
     return failure();
   Value eps = imp.constant(
@@ -1618,8 +1613,7 @@ LogicalResult convertGlobalPool(NodeContext &n, Results &r, bool isMax) {
 }
 
 /// Elu (gamma 1) and Selu: gamma * (x > 0 ? x : alpha * (exp(x) - 1)).
-LogicalResult composeElu(NodeContext &n, Results &r, float alpha,
-                         float gamma) {
+LogicalResult composeElu(NodeContext &n, Results &r, float alpha, float gamma) {
   Importer &imp = n.importer;
   Value x = n.input(0);
   auto pos = imp.create1<GreaterOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
@@ -1661,9 +1655,9 @@ LogicalResult composeVariadic(NodeContext &n, Results &r, char kind) {
     if (kind == '+' || kind == 'm') {
       next = imp.create1<AddOp>(n.loc, acc, ins[i]);
     } else {
-      FailureOr<Value> pick =
-          kind == '>' ? imp.create1<GreaterOp>(n.loc, acc, ins[i])
-                      : imp.create1<LessOp>(n.loc, acc, ins[i]);
+      FailureOr<Value> pick = kind == '>'
+                                  ? imp.create1<GreaterOp>(n.loc, acc, ins[i])
+                                  : imp.create1<LessOp>(n.loc, acc, ins[i]);
       if (failed(pick))
         return failure();
       next = imp.create1<WhereOp>(n.loc, *pick, acc, ins[i]);
@@ -2379,268 +2373,255 @@ LogicalResult convertRotaryEmbedding(NodeContext &n, Results &r) {
   return success();
 }
 
+/// not(a OP b): LessOrEqual, GreaterOrEqual and Xor from the dialect's
+/// comparisons.
+template <typename OpTy> ConvertFn negated() {
+  return [](NodeContext &n, Results &r) -> LogicalResult {
+    auto cmp = n.importer.create1<OpTy>(n.loc, n.input(0), n.input(1));
+    if (failed(cmp))
+      return failure();
+    auto v = n.importer.create1<NotOp>(n.loc, *cmp);
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+}
+
+/// Boolean logic as a select on input 0: where(a, input[thenInput],
+/// input[elseInput]).
+ConvertFn select(int thenInput, int elseInput) {
+  return [=](NodeContext &n, Results &r) -> LogicalResult {
+    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(thenInput),
+                                         n.input(elseInput));
+    if (failed(v))
+      return failure();
+    r.push_back(*v);
+    return success();
+  };
+}
+
 /// The one table of supported ONNX operators and their converters.
 const llvm::StringMap<ConvertFn> &converterTable() {
   static const llvm::StringMap<ConvertFn> table = [] {
-  llvm::StringMap<ConvertFn> c;
-  c["Neg"] = unary<NegOp>();
-  c["Abs"] = unary<AbsOp>();
-  c["Exp"] = unary<ExpOp>();
-  c["Log"] = unary<LogOp>();
-  c["Tanh"] = unary<TanhOp>();
-  c["Erf"] = unary<ErfOp>();
-  c["Relu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    if (failed(requireF32(n, n.input(0))))
-      return failure();
-    return unary<ReluOp>()(n, r);
-  };
-  c["Sigmoid"] = unary<SigmoidOp>();
-  c["Sqrt"] = unary<SqrtOp>();
-  c["Reciprocal"] = unary<ReciprocalOp>();
-  c["HardSwish"] = unary<HardSwishOp>();
-  c["Not"] = unary<NotOp>();
-  c["LeakyRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto v = n.importer.create1<LeakyReluOp>(
-        n.loc, n.input(0), n.importer.b().getF32FloatAttr(
-                               n.getFloat("alpha", 0.01f)));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["HardSigmoid"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto &b = n.importer.b();
-    auto v = n.importer.create1<HardSigmoidOp>(
-        n.loc, n.input(0), b.getF32FloatAttr(n.getFloat("alpha", 0.2f)),
-        b.getF32FloatAttr(n.getFloat("beta", 0.5f)));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["Gelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    std::string approx = n.getString("approximate", "none");
-    if (approx != "none" && approx != "tanh")
-      return n.importer.invalid(n.loc, "Gelu approximate '" + approx + "'");
-    auto v = n.importer.create1<GeluOp>(n.loc, n.input(0),
-                                        n.importer.b().getStringAttr(approx));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["Clip"] = convertClip;
-  c["Add"] = binary<AddOp>();
-  c["Sub"] = binary<SubOp>();
-  c["Mul"] = binary<MulOp>();
-  c["Div"] = binary<DivOp>();
-  c["Pow"] = convertPow;
-  c["Equal"] = binary<EqualOp>();
-  c["Less"] = binary<LessOp>();
-  c["Greater"] = binary<GreaterOp>();
-  // Comparisons and logic beyond the graph dialect's primitives are
-  // composed exactly from them; exporters emit these mostly on constant
-  // masks, which then fold away.
-  c["LessOrEqual"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto gt = n.importer.create1<GreaterOp>(n.loc, n.input(0), n.input(1));
-    if (failed(gt))
-      return failure();
-    auto v = n.importer.create1<NotOp>(n.loc, *gt);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["GreaterOrEqual"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto lt = n.importer.create1<LessOp>(n.loc, n.input(0), n.input(1));
-    if (failed(lt))
-      return failure();
-    auto v = n.importer.create1<NotOp>(n.loc, *lt);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  // a and b == (a ? b : a); a or b == (a ? a : b); a xor b == !(a == b).
-  c["And"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
-                                         n.input(0));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["Or"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(0),
-                                         n.input(1));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["Xor"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto eq = n.importer.create1<EqualOp>(n.loc, n.input(0), n.input(1));
-    if (failed(eq))
-      return failure();
-    auto v = n.importer.create1<NotOp>(n.loc, *eq);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  // Activations outside the dialect's primitives, composed exactly.
-  c["PRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    Importer &imp = n.importer;
-    Value x = n.input(0), slope = n.input(1);
-    auto xs = shapeOf(x), ss = shapeOf(slope);
-    if (imp.opset < 7 && ss.size() == 1 && xs.size() > 2 && ss[0] == xs[1] &&
-        xs.back() != ss[0]) {
-      // Before opset 7 a 1-D slope is per channel (dimension 1).
-      SmallVector<int64_t> perChannel(xs.size() - 1, 1);
-      perChannel[0] = ss[0];
-      auto reshaped = imp.reshape(n.loc, slope, perChannel);
-      if (failed(reshaped))
+    llvm::StringMap<ConvertFn> c;
+    c["Neg"] = unary<NegOp>();
+    c["Abs"] = unary<AbsOp>();
+    c["Exp"] = unary<ExpOp>();
+    c["Log"] = unary<LogOp>();
+    c["Tanh"] = unary<TanhOp>();
+    c["Erf"] = unary<ErfOp>();
+    c["Relu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      if (failed(requireF32(n, n.input(0))))
         return failure();
-      slope = *reshaped;
-    }
-    auto neg = imp.create1<LessOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
-    auto scaled = imp.create1<MulOp>(n.loc, x, slope);
-    if (failed(neg) || failed(scaled))
-      return failure();
-    auto v = imp.create1<WhereOp>(n.loc, *neg, *scaled, x);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["Elu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    return composeElu(n, r, n.getFloat("alpha", 1.0f), 1.0f);
-  };
-  c["Selu"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    return composeElu(n, r, n.getFloat("alpha", 1.67326319217681884765625f),
-                      n.getFloat("gamma", 1.05070102214813232421875f));
-  };
-  c["Softplus"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    Importer &imp = n.importer;
-    Value x = n.input(0);
-    auto e = imp.create1<ExpOp>(n.loc, x);
-    if (failed(e))
-      return failure();
-    auto p = imp.create1<AddOp>(n.loc, *e, imp.scalarLike(n.loc, x, 1.0));
-    if (failed(p))
-      return failure();
-    auto v = imp.create1<LogOp>(n.loc, *p);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  // Variadic Max/Min/Sum/Mean fold pairwise with broadcasting.
-  c["Max"] = [](NodeContext &n, Results &r) {
-    return composeVariadic(n, r, /*kind=*/'>');
-  };
-  c["Min"] = [](NodeContext &n, Results &r) {
-    return composeVariadic(n, r, '<');
-  };
-  c["Sum"] = [](NodeContext &n, Results &r) {
-    return composeVariadic(n, r, '+');
-  };
-  c["Mean"] = [](NodeContext &n, Results &r) {
-    return composeVariadic(n, r, 'm');
-  };
-  c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
-                                         n.input(2));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
-  };
-  c["MatMul"] = convertMatMul;
-  c["Gemm"] = convertGemm;
-  c["Conv"] = convertConv;
-  c["ConvTranspose"] = convertConvTranspose;
-  c["BatchNormalization"] = convertBatchNorm;
-  c["LayerNormalization"] = convertLayerNorm;
-  c["MaxPool"] = [](NodeContext &n, Results &r) {
-    return convertPool(n, r, true);
-  };
-  c["AveragePool"] = [](NodeContext &n, Results &r) {
-    return convertPool(n, r, false);
-  };
-  c["GlobalAveragePool"] = [](NodeContext &n, Results &r) {
-    return convertGlobalPool(n, r, false);
-  };
-  c["GlobalMaxPool"] = [](NodeContext &n, Results &r) {
-    return convertGlobalPool(n, r, true);
-  };
-  c["ReduceMean"] = reduce('m', 18);
-  c["ReduceSum"] = reduce('s', 13);
-  c["ReduceMax"] = reduce('>', 18);
-  c["ReduceMin"] = reduce('<', 18);
-  c["ReduceProd"] = reduce('*', 18);
-  c["Softmax"] = softmax<SoftmaxOp>();
-  c["LogSoftmax"] = softmax<LogSoftmaxOp>();
-  c["Reshape"] = convertReshape;
-  c["Flatten"] = convertFlatten;
-  c["Squeeze"] = convertSqueeze;
-  c["Unsqueeze"] = convertUnsqueeze;
-  c["Transpose"] = convertTranspose;
-  c["Concat"] = convertConcat;
-  c["Split"] = convertSplit;
-  c["Slice"] = convertSlice;
-  c["Gather"] = convertGather;
-  c["GatherElements"] = convertGatherElements;
-  c["GatherND"] = convertGatherND;
-  c["Sin"] = foldedUnary([](double x) { return std::sin(x); });
-  c["Cos"] = foldedUnary([](double x) { return std::cos(x); });
-  c["Floor"] = foldedUnary([](double x) { return std::floor(x); });
-  c["Ceil"] = foldedUnary([](double x) { return std::ceil(x); });
-  // Halves round to even, as ONNX Round specifies (the default FE mode).
-  c["Round"] = foldedUnary([](double x) { return std::nearbyint(x); });
-  c["Mod"] = convertMod;
-  c["CumSum"] = convertCumSum;
-  c["ScatterND"] = convertScatterND;
-  c["Trilu"] = convertTrilu;
-  c["RMSNormalization"] = convertRMSNorm;
-  c["RotaryEmbedding"] = convertRotaryEmbedding;
-  c["Tile"] = convertTile;
-  c["Expand"] = convertExpand;
-  c["Cast"] = convertCast;
-  c["Identity"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    r.push_back(n.input(0));
-    return success();
-  };
-  c["Dropout"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    Importer &imp = n.importer;
-    if (n.input(2)) {
-      auto training = imp.constInts(n, n.input(2), "training_mode");
-      if (failed(training))
+      return unary<ReluOp>()(n, r);
+    };
+    c["Sigmoid"] = unary<SigmoidOp>();
+    c["Sqrt"] = unary<SqrtOp>();
+    c["Reciprocal"] = unary<ReciprocalOp>();
+    c["HardSwish"] = unary<HardSwishOp>();
+    c["Not"] = unary<NotOp>();
+    c["LeakyRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      auto v = n.importer.create1<LeakyReluOp>(
+          n.loc, n.input(0),
+          n.importer.b().getF32FloatAttr(n.getFloat("alpha", 0.01f)));
+      if (failed(v))
         return failure();
-      if (!training->empty() && (*training)[0] != 0)
-        return imp.unsupported(n.loc, "Dropout in training mode");
-    }
-    r.push_back(n.input(0));
-    if (n.numOutputs() > 1 && !n.node.output(1).empty()) {
-      // In inference mode nothing is dropped: the mask is all true.
-      auto type = RankedTensorType::get(shapeOf(n.input(0)),
-                                        imp.b().getI1Type());
-      r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, true)));
-    }
-    return success();
-  };
-  c["Constant"] = convertConstant;
-  c["ConstantOfShape"] = convertConstantOfShape;
-  c["Shape"] = convertShape;
-  c["Range"] = convertRange;
-  c["Size"] = [](NodeContext &n, Results &r) -> LogicalResult {
-    int64_t count = numElements(shapeOf(n.input(0)));
-    r.push_back(n.importer.constantI64(n.loc, {count}, ArrayRef<int64_t>{}));
-    return success();
-  };
-  c["Resize"] = convertResize;
-  c["Pad"] = convertPad;
-  return c;
+      r.push_back(*v);
+      return success();
+    };
+    c["HardSigmoid"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      auto &b = n.importer.b();
+      auto v = n.importer.create1<HardSigmoidOp>(
+          n.loc, n.input(0), b.getF32FloatAttr(n.getFloat("alpha", 0.2f)),
+          b.getF32FloatAttr(n.getFloat("beta", 0.5f)));
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    };
+    c["Gelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      std::string approx = n.getString("approximate", "none");
+      if (approx != "none" && approx != "tanh")
+        return n.importer.invalid(n.loc, "Gelu approximate '" + approx + "'");
+      auto v = n.importer.create1<GeluOp>(n.loc, n.input(0),
+                                          n.importer.b().getStringAttr(approx));
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    };
+    c["Clip"] = convertClip;
+    c["Add"] = binary<AddOp>();
+    c["Sub"] = binary<SubOp>();
+    c["Mul"] = binary<MulOp>();
+    c["Div"] = binary<DivOp>();
+    c["Pow"] = convertPow;
+    c["Equal"] = binary<EqualOp>();
+    c["Less"] = binary<LessOp>();
+    c["Greater"] = binary<GreaterOp>();
+    // Comparisons and logic beyond the graph dialect's primitives are
+    // composed exactly from them; exporters emit these mostly on constant
+    // masks, which then fold away.
+    c["LessOrEqual"] = negated<GreaterOp>();
+    c["GreaterOrEqual"] = negated<LessOp>();
+    c["Xor"] = negated<EqualOp>();
+    // a and b == (a ? b : a); a or b == (a ? a : b).
+    c["And"] = select(/*thenInput=*/1, /*elseInput=*/0);
+    c["Or"] = select(/*thenInput=*/0, /*elseInput=*/1);
+    // Activations outside the dialect's primitives, composed exactly.
+    c["PRelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      Importer &imp = n.importer;
+      Value x = n.input(0), slope = n.input(1);
+      auto xs = shapeOf(x), ss = shapeOf(slope);
+      if (imp.opset < 7 && ss.size() == 1 && xs.size() > 2 && ss[0] == xs[1] &&
+          xs.back() != ss[0]) {
+        // Before opset 7 a 1-D slope is per channel (dimension 1).
+        SmallVector<int64_t> perChannel(xs.size() - 1, 1);
+        perChannel[0] = ss[0];
+        auto reshaped = imp.reshape(n.loc, slope, perChannel);
+        if (failed(reshaped))
+          return failure();
+        slope = *reshaped;
+      }
+      auto neg = imp.create1<LessOp>(n.loc, x, imp.scalarLike(n.loc, x, 0.0));
+      auto scaled = imp.create1<MulOp>(n.loc, x, slope);
+      if (failed(neg) || failed(scaled))
+        return failure();
+      auto v = imp.create1<WhereOp>(n.loc, *neg, *scaled, x);
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    };
+    c["Elu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      return composeElu(n, r, n.getFloat("alpha", 1.0f), 1.0f);
+    };
+    c["Selu"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      return composeElu(n, r, n.getFloat("alpha", 1.67326319217681884765625f),
+                        n.getFloat("gamma", 1.05070102214813232421875f));
+    };
+    c["Softplus"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      Importer &imp = n.importer;
+      Value x = n.input(0);
+      auto e = imp.create1<ExpOp>(n.loc, x);
+      if (failed(e))
+        return failure();
+      auto p = imp.create1<AddOp>(n.loc, *e, imp.scalarLike(n.loc, x, 1.0));
+      if (failed(p))
+        return failure();
+      auto v = imp.create1<LogOp>(n.loc, *p);
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    };
+    // Variadic Max/Min/Sum/Mean fold pairwise with broadcasting.
+    c["Max"] = [](NodeContext &n, Results &r) {
+      return composeVariadic(n, r, /*kind=*/'>');
+    };
+    c["Min"] = [](NodeContext &n, Results &r) {
+      return composeVariadic(n, r, '<');
+    };
+    c["Sum"] = [](NodeContext &n, Results &r) {
+      return composeVariadic(n, r, '+');
+    };
+    c["Mean"] = [](NodeContext &n, Results &r) {
+      return composeVariadic(n, r, 'm');
+    };
+    c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
+                                           n.input(2));
+      if (failed(v))
+        return failure();
+      r.push_back(*v);
+      return success();
+    };
+    c["MatMul"] = convertMatMul;
+    c["Gemm"] = convertGemm;
+    c["Conv"] = convertConv;
+    c["ConvTranspose"] = convertConvTranspose;
+    c["BatchNormalization"] = convertBatchNorm;
+    c["LayerNormalization"] = convertLayerNorm;
+    c["MaxPool"] = [](NodeContext &n, Results &r) {
+      return convertPool(n, r, true);
+    };
+    c["AveragePool"] = [](NodeContext &n, Results &r) {
+      return convertPool(n, r, false);
+    };
+    c["GlobalAveragePool"] = [](NodeContext &n, Results &r) {
+      return convertGlobalPool(n, r, false);
+    };
+    c["GlobalMaxPool"] = [](NodeContext &n, Results &r) {
+      return convertGlobalPool(n, r, true);
+    };
+    c["ReduceMean"] = reduce('m', 18);
+    c["ReduceSum"] = reduce('s', 13);
+    c["ReduceMax"] = reduce('>', 18);
+    c["ReduceMin"] = reduce('<', 18);
+    c["ReduceProd"] = reduce('*', 18);
+    c["Softmax"] = softmax<SoftmaxOp>();
+    c["LogSoftmax"] = softmax<LogSoftmaxOp>();
+    c["Reshape"] = convertReshape;
+    c["Flatten"] = convertFlatten;
+    c["Squeeze"] = convertSqueeze;
+    c["Unsqueeze"] = convertUnsqueeze;
+    c["Transpose"] = convertTranspose;
+    c["Concat"] = convertConcat;
+    c["Split"] = convertSplit;
+    c["Slice"] = convertSlice;
+    c["Gather"] = convertGather;
+    c["GatherElements"] = convertGatherElements;
+    c["GatherND"] = convertGatherND;
+    c["Sin"] = foldedUnary([](double x) { return std::sin(x); });
+    c["Cos"] = foldedUnary([](double x) { return std::cos(x); });
+    c["Floor"] = foldedUnary([](double x) { return std::floor(x); });
+    c["Ceil"] = foldedUnary([](double x) { return std::ceil(x); });
+    // Halves round to even, as ONNX Round specifies (the default FE mode).
+    c["Round"] = foldedUnary([](double x) { return std::nearbyint(x); });
+    c["Mod"] = convertMod;
+    c["CumSum"] = convertCumSum;
+    c["ScatterND"] = convertScatterND;
+    c["Trilu"] = convertTrilu;
+    c["RMSNormalization"] = convertRMSNorm;
+    c["RotaryEmbedding"] = convertRotaryEmbedding;
+    c["Tile"] = convertTile;
+    c["Expand"] = convertExpand;
+    c["Cast"] = convertCast;
+    c["Identity"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      r.push_back(n.input(0));
+      return success();
+    };
+    c["Dropout"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      Importer &imp = n.importer;
+      if (n.input(2)) {
+        auto training = imp.constInts(n, n.input(2), "training_mode");
+        if (failed(training))
+          return failure();
+        if (!training->empty() && (*training)[0] != 0)
+          return imp.unsupported(n.loc, "Dropout in training mode");
+      }
+      r.push_back(n.input(0));
+      if (n.numOutputs() > 1 && !n.node.output(1).empty()) {
+        // In inference mode nothing is dropped: the mask is all true.
+        auto type =
+            RankedTensorType::get(shapeOf(n.input(0)), imp.b().getI1Type());
+        r.push_back(imp.constant(n.loc, DenseElementsAttr::get(type, true)));
+      }
+      return success();
+    };
+    c["Constant"] = convertConstant;
+    c["ConstantOfShape"] = convertConstantOfShape;
+    c["Shape"] = convertShape;
+    c["Range"] = convertRange;
+    c["Size"] = [](NodeContext &n, Results &r) -> LogicalResult {
+      int64_t count = numElements(shapeOf(n.input(0)));
+      r.push_back(n.importer.constantI64(n.loc, {count}, ArrayRef<int64_t>{}));
+      return success();
+    };
+    c["Resize"] = convertResize;
+    c["Pad"] = convertPad;
+    return c;
   }();
   return table;
 }
@@ -2652,9 +2633,8 @@ const llvm::StringMap<ConvertFn> &converterTable() {
 LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
   Location loc = nodeLoc(node, index);
   if (!node.domain().empty() && node.domain() != "ai.onnx")
-    return unsupported(loc, "operator " + node.domain() + "." +
-                                node.op_type() + " (domain '" + node.domain() +
-                                "')");
+    return unsupported(loc, "operator " + node.domain() + "." + node.op_type() +
+                                " (domain '" + node.domain() + "')");
   auto it = converterTable().find(node.op_type());
   if (it == converterTable().end())
     return unsupported(loc, "operator " + node.op_type());
@@ -2667,8 +2647,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
     }
     auto v = values.find(name);
     if (v == values.end())
-      return invalid(loc, node.op_type() + " reads undefined tensor '" + name +
-                              "'");
+      return invalid(loc,
+                     node.op_type() + " reads undefined tensor '" + name + "'");
     n.inputs.push_back(v->second);
   }
   // Trailing absent inputs are the same as missing ones; required inputs
@@ -2720,8 +2700,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node, size_t index) {
     required = 2;
   for (int i = 0; i < required; ++i)
     if (i >= (int)n.inputs.size() || !n.inputs[i])
-      return invalid(loc, node.op_type() + " is missing required input " +
-                              Twine(i));
+      return invalid(loc,
+                     node.op_type() + " is missing required input " + Twine(i));
   if (node.op_type() == "Concat" && n.inputs.empty())
     return invalid(loc, "Concat has no inputs");
 
@@ -2783,8 +2763,8 @@ LogicalResult Importer::freezeInput(Location loc,
 
 LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
   const onnx::GraphProto &graph = model.graph();
-  Location graphLoc = NameLoc::get(StringAttr::get(
-      &context, graph.name().empty() ? "graph" : graph.name()));
+  Location graphLoc = NameLoc::get(
+      StringAttr::get(&context, graph.name().empty() ? "graph" : graph.name()));
 
   // Initializers become constants; graph inputs that share their name are
   // defaults (IR version < 4) and are not program inputs.
@@ -2845,8 +2825,8 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
                                 shapeStr(shape));
       for (size_t i = 0; i < shape.size(); ++i)
         if (shape[i] >= 0 && shape[i] != p[i])
-          return invalid(loc, "--input-shape " + in.name() + "=" +
-                                  shapeStr(p) + " conflicts with the model's " +
+          return invalid(loc, "--input-shape " + in.name() + "=" + shapeStr(p) +
+                                  " conflicts with the model's " +
                                   shapeStr(shape));
       shape.assign(p.begin(), p.end());
     }
@@ -2882,8 +2862,8 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   for (auto &[name, value] : frozenValues)
-    values[name] = constant(NameLoc::get(StringAttr::get(&context, name)),
-                            value);
+    values[name] =
+        constant(NameLoc::get(StringAttr::get(&context, name)), value);
   for (size_t i = 0; i < inputNames.size(); ++i) {
     entry->getArgument(i).setLoc(
         NameLoc::get(StringAttr::get(&context, inputNames[i])));
@@ -2983,9 +2963,8 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
           SmallVector<int64_t> d;
           for (const auto &x : dims)
             d.push_back(x.has_dim_value() ? x.dim_value() : -1);
-          return invalid(loc, "graph output '" + out.name() +
-                                  "' is declared " + shapeStr(d) +
-                                  " but computes " +
+          return invalid(loc, "graph output '" + out.name() + "' is declared " +
+                                  shapeStr(d) + " but computes " +
                                   shapeStr(type.getShape()));
         }
       }
@@ -3022,8 +3001,8 @@ OwningOpRef<ModuleOp> Importer::run(const std::string &path) {
     return nullptr;
   }
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
-  std::string name = model.graph().name().empty() ? "model"
-                                                  : model.graph().name();
+  std::string name =
+      model.graph().name().empty() ? "model" : model.graph().name();
   (*module)->setAttr("ss.model", StringAttr::get(&context, name));
   (*module)->setAttr("ss.opset", builder.getI64IntegerAttr(opset));
   func::FuncOp func;

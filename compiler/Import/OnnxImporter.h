@@ -22,9 +22,9 @@ namespace ss {
 
 /// A model input replaced by a constant at compile time.
 struct FrozenInput {
-  int32_t onnxType = 0;         // TensorProto.DataType code
+  int32_t onnxType = 0; // TensorProto.DataType code
   std::vector<int64_t> shape;
-  std::vector<char> bytes;      // little-endian, row-major; bool as bytes
+  std::vector<char> bytes; // little-endian, row-major; bool as bytes
 };
 
 struct ImportOptions {

@@ -73,8 +73,8 @@ bool readExternalData(const onnx::TensorProto &tensor,
     error = "external data of tensor '" + tensor.name() + "' has no location";
     return false;
   }
-  std::string path = location.front() == '/' ? location
-                                             : modelDir + "/" + location;
+  std::string path =
+      location.front() == '/' ? location : modelDir + "/" + location;
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     error = "cannot open external data file '" + path + "' of tensor '" +
@@ -164,9 +164,9 @@ TensorReadResult readTensorProto(MLIRContext &context,
     }
   }
   if (bytes.size() != static_cast<size_t>(count) * elemSize) {
-    result.error = "tensor '" + tensor.name() + "' holds " +
-                   std::to_string(bytes.size()) + " bytes but its shape needs " +
-                   std::to_string(count * elemSize);
+    result.error =
+        "tensor '" + tensor.name() + "' holds " + std::to_string(bytes.size()) +
+        " bytes but its shape needs " + std::to_string(count * elemSize);
     return result;
   }
 
