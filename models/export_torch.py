@@ -4,9 +4,9 @@
 Runs in a separate virtual environment that has torch, transformers and onnx
 (not the test venv):
 
-    python3 -m venv /tmp/torchvenv
-    /tmp/torchvenv/bin/pip install torch transformers onnx
-    /tmp/torchvenv/bin/python models/export_torch.py models/fixtures
+    python3 -m venv .venv-torch
+    .venv-torch/bin/pip install torch transformers onnx
+    .venv-torch/bin/python models/export_torch.py models/fixtures
 
 Writes OUTDIR/gpt2_tiny.onnx (input_ids int64 [batch, 16] -> logits) and
 OUTDIR/vit_tiny.onnx (pixel_values float32 [batch, 3, 32, 32] -> logits
