@@ -380,10 +380,13 @@ int execute(llvm::StringRef program, llvm::ArrayRef<std::string> argv,
 }
 
 bool newerThan(const std::string &a, const std::string &b) {
+  // Nanosecond times: a recompile within the same second must rebuild.
   struct stat sa, sb;
   if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0)
     return false;
-  return sa.st_mtime >= sb.st_mtime;
+  if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
+    return sa.st_mtim.tv_sec > sb.st_mtim.tv_sec;
+  return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
 }
 
 int run(const RunArgs &args) {
