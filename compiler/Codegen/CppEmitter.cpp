@@ -45,35 +45,35 @@ int64_t product(ArrayRef<int64_t> dims) {
 }
 int64_t numel(Value v) { return product(shapeOf(v)); }
 
-std::string dtypeName(Type t) {
+/// How each supported element type appears in the program and manifest.
+struct ElementInfo {
+  const char *name;  // manifest dtype
+  const char *dtype; // ssrt::DType enumerator
+  const char *cType; // C++ pointer element type
+};
+
+/// The element info for `t`, or null for unsupported types.
+const ElementInfo *elementInfo(Type t) {
+  static const ElementInfo f32{"float32", "ssrt::DType::F32", "float"},
+      i64{"int64", "ssrt::DType::I64", "int64_t"},
+      i32{"int32", "ssrt::DType::I32", "int32_t"},
+      i1{"bool", "ssrt::DType::Bool", "uint8_t"};
   if (t.isF32())
-    return "float32";
+    return &f32;
   if (t.isInteger(64))
-    return "int64";
+    return &i64;
   if (t.isInteger(32))
-    return "int32";
+    return &i32;
   if (t.isInteger(1))
-    return "bool";
-  return "";
+    return &i1;
+  return nullptr;
 }
-std::string dtypeEnum(Type t) {
-  if (t.isF32())
-    return "ssrt::DType::F32";
-  if (t.isInteger(64))
-    return "ssrt::DType::I64";
-  if (t.isInteger(32))
-    return "ssrt::DType::I32";
-  return "ssrt::DType::Bool";
+std::string dtypeName(Type t) {
+  const ElementInfo *info = elementInfo(t);
+  return info ? info->name : "";
 }
-std::string cType(Type t) {
-  if (t.isF32())
-    return "float";
-  if (t.isInteger(64))
-    return "int64_t";
-  if (t.isInteger(32))
-    return "int32_t";
-  return "uint8_t";
-}
+std::string dtypeEnum(Type t) { return elementInfo(t)->dtype; }
+std::string cType(Type t) { return elementInfo(t)->cType; }
 int64_t elemSize(Type t) {
   return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
 }
@@ -909,9 +909,11 @@ LogicalResult Emitter::run() {
   for (BlockArgument arg : func.getArguments())
     (void)var(arg);
   for (Operation &op : func.getBody().front().without_terminator()) {
-    for (Value operand : op.getOperands()) {
-      Type et = typeOf(operand).getElementType();
-      if (dtypeName(et).empty())
+    SmallVector<Value> values(op.getOperands());
+    values.append(op.result_begin(), op.result_end());
+    for (Value value : values) {
+      Type et = typeOf(value).getElementType();
+      if (!elementInfo(et))
         return op.emitError("emit: element type ") << et << " is not supported";
     }
     if (failed(emitOp(&op)))
