@@ -10,6 +10,7 @@
 #include "Codegen/CppEmitter.h"
 #include "Codegen/MemoryPlan.h"
 #include "Graph/GraphDialect.h"
+#include "ssrt/weights.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
@@ -25,15 +26,6 @@ using namespace mlir;
 using namespace ss::graph;
 
 namespace ss {
-
-uint64_t fnv1a64(const char *data, size_t size) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 namespace {
 
@@ -924,7 +916,7 @@ LogicalResult Emitter::run() {
   body << "}\n";
   body.flush();
   program.weightsChecksum =
-      fnv1a64(program.weights.data(), program.weights.size());
+      ssrt::fnv1a64(program.weights.data(), program.weights.size());
   program.source = header() + bodyText + footer();
   return success();
 }

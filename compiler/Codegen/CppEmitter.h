@@ -49,9 +49,6 @@ mlir::LogicalResult emitCppProgram(mlir::func::FuncOp func,
                                    const EmitOptions &options,
                                    RankProgram &program);
 
-/// FNV-1a 64, the weights checksum the runtime verifies.
-uint64_t fnv1a64(const char *data, size_t size);
-
 } // namespace ss
 
 #endif // SS_COMPILER_CODEGEN_CPPEMITTER_H

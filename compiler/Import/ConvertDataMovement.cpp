@@ -57,10 +57,7 @@ LogicalResult convertReshape(NodeContext &n, Results &r) {
     target[inferAt] = total / known;
   }
   auto v = imp.reshape(n.loc, x, target);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertFlatten(NodeContext &n, Results &r) {
@@ -76,10 +73,7 @@ LogicalResult convertFlatten(NodeContext &n, Results &r) {
   auto v = imp.reshape(
       n.loc, n.input(0),
       {numElements(shape.take_front(a)), numElements(shape.drop_front(a))});
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 FailureOr<SmallVector<int64_t>> axesOf(NodeContext &n, int64_t inputSince) {
@@ -118,10 +112,7 @@ LogicalResult convertSqueeze(NodeContext &n, Results &r) {
     if (!drop[d])
       out.push_back(shape[d]);
   auto v = imp.reshape(n.loc, n.input(0), out);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertUnsqueeze(NodeContext &n, Results &r) {
@@ -145,10 +136,7 @@ LogicalResult convertUnsqueeze(NodeContext &n, Results &r) {
   for (int64_t d = 0; d < outRank; ++d)
     out.push_back(inserted[d] ? 1 : shape[next++]);
   auto v = imp.reshape(n.loc, n.input(0), out);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertTranspose(NodeContext &n, Results &r) {
@@ -162,18 +150,12 @@ LogicalResult convertTranspose(NodeContext &n, Results &r) {
       perm.push_back(d);
   auto v = imp.create1<TransposeOp>(n.loc, n.input(0),
                                     imp.b().getDenseI64ArrayAttr(perm));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertConcat(NodeContext &n, Results &r) {
   Importer &imp = n.importer;
-  SmallVector<Value> ins;
-  for (Value v : n.inputs)
-    if (v)
-      ins.push_back(v);
+  SmallVector<Value> ins = n.presentInputs();
   if (ins.empty())
     return imp.invalid(n.loc, "Concat has no inputs");
   // The axis attribute was optional (default 1) before opset 4.
@@ -194,10 +176,7 @@ LogicalResult convertConcat(NodeContext &n, Results &r) {
   }
   auto v = imp.create1<ConcatOp>(n.loc, ValueRange(ins),
                                  imp.b().getI64IntegerAttr(*a));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertSplit(NodeContext &n, Results &r) {
@@ -312,10 +291,7 @@ LogicalResult convertSlice(NodeContext &n, Results &r) {
   auto v = imp.create1<SliceOp>(
       n.loc, n.input(0), b.getDenseI64ArrayAttr(outStart),
       b.getDenseI64ArrayAttr(outSize), b.getDenseI64ArrayAttr(outStep));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertGather(NodeContext &n, Results &r) {
@@ -325,10 +301,7 @@ LogicalResult convertGather(NodeContext &n, Results &r) {
     return failure();
   auto v = imp.create1<GatherOp>(n.loc, n.input(0), n.input(1),
                                  imp.b().getI64IntegerAttr(*a));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertExpand(NodeContext &n, Results &r) {
@@ -338,10 +311,7 @@ LogicalResult convertExpand(NodeContext &n, Results &r) {
     return failure();
   auto v = imp.create1<BroadcastToOp>(n.loc, n.input(0),
                                       imp.b().getDenseI64ArrayAttr(*s));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertConstant(NodeContext &n, Results &r) {
@@ -508,10 +478,7 @@ LogicalResult convertPad(NodeContext &n, Results &r) {
   auto &b = imp.b();
   auto v = imp.create1<PadOp>(n.loc, x, b.getDenseI64ArrayAttr(pads),
                               b.getStringAttr(mode), b.getF64FloatAttr(value));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertResize(NodeContext &n, Results &r) {
@@ -597,10 +564,7 @@ LogicalResult convertResize(NodeContext &n, Results &r) {
   auto v = imp.create1<ResizeOp>(
       n.loc, x, b.getDenseI64ArrayAttr(sizes), b.getDenseF32ArrayAttr(fscales),
       b.getStringAttr(mode), b.getStringAttr(coord), b.getStringAttr(nearest));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// Reads a constant index operand as int64 values, or reports it.
@@ -676,10 +640,7 @@ LogicalResult gatherElementsAtRunTime(NodeContext &n, Results &r, int64_t axis,
   if (failed(flat) || failed(rows))
     return failure();
   auto v = imp.create1<GatherOp>(n.loc, *rows, *flat, b.getI64IntegerAttr(0));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// GatherElements with compile-time indices is one flat Gather. Exporters
@@ -730,10 +691,7 @@ LogicalResult convertGatherElements(NodeContext &n, Results &r) {
       pos[d] = 0;
   }
   auto v = gatherRows(n, data, numElements(ds), 1, flat, is);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// GatherND with compile-time indices: each index tuple (with its batch
@@ -796,10 +754,7 @@ LogicalResult convertGatherND(NodeContext &n, Results &r) {
   SmallVector<int64_t> shape(outShape);
   llvm::append_range(shape, ds.drop_front(b + k));
   auto v = imp.reshape(n.loc, *g, shape);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// `size` elements of `v` from `start` along `axis`, `step` apart.
@@ -956,10 +911,7 @@ LogicalResult convertScatterND(NodeContext &n, Results &r) {
   if (failed(merged))
     return failure();
   auto v = imp.reshape(n.loc, *merged, ds);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// Trilu keeps one triangle of the last two dimensions: Where(constant
@@ -990,10 +942,7 @@ LogicalResult convertTrilu(NodeContext &n, Results &r) {
       DenseElementsAttr::get(
           RankedTensorType::get({rows, cols}, imp.b().getI1Type()), keep));
   auto v = imp.create1<WhereOp>(n.loc, mask, x, imp.scalarLike(n.loc, x, 0));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// Tile as a broadcast: x viewed as [1, d0, 1, d1, ...], broadcast to
@@ -1036,10 +985,7 @@ LogicalResult convertTile(NodeContext &n, Results &r) {
   if (failed(wide))
     return failure();
   auto v = imp.reshape(n.loc, *wide, out);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 } // namespace importer

@@ -69,10 +69,7 @@ LogicalResult convertCast(NodeContext &n, Results &r) {
     return success();
   }
   auto v = imp.create1<CastOp>(n.loc, n.input(0), TypeAttr::get(t));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertClip(NodeContext &n, Results &r) {
@@ -100,10 +97,7 @@ LogicalResult convertClip(NodeContext &n, Results &r) {
   auto &b = imp.b();
   auto v = imp.create1<ClipOp>(n.loc, n.input(0), b.getF32FloatAttr(lo),
                                b.getF32FloatAttr(hi));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertPow(NodeContext &n, Results &r) {
@@ -122,10 +116,7 @@ LogicalResult convertPow(NodeContext &n, Results &r) {
     exp = *c;
   }
   auto v = imp.create1<PowOp>(n.loc, base, exp);
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// Elu (gamma 1) and Selu: gamma * (x > 0 ? x : alpha * (exp(x) - 1)).
@@ -159,10 +150,7 @@ LogicalResult composeElu(NodeContext &n, Results &r, float alpha, float gamma) {
 /// Max ('>'), Min ('<'), Sum ('+') and Mean ('m') over any number of inputs.
 LogicalResult composeVariadic(NodeContext &n, Results &r, char kind) {
   Importer &imp = n.importer;
-  SmallVector<Value> ins;
-  for (Value v : n.inputs)
-    if (v)
-      ins.push_back(v);
+  SmallVector<Value> ins = n.presentInputs();
   if (ins.empty())
     return imp.invalid(n.loc, n.opType() + " has no inputs");
   Value acc = ins[0];
@@ -297,10 +285,7 @@ ConvertFn select(int thenInput, int elseInput) {
   return [=](NodeContext &n, Results &r) -> LogicalResult {
     auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(thenInput),
                                          n.input(elseInput));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
+    return pushResult(r, v);
   };
 }
 

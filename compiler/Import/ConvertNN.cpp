@@ -101,10 +101,7 @@ LogicalResult convertConv(NodeContext &n, Results &r) {
       b.getDenseI64ArrayAttr(attrs->dilations),
       b.getI64IntegerAttr(n.getInt("group", 1)), b.getStringAttr("none"),
       b.getF32FloatAttr(0.0f), b.getF32FloatAttr(0.0f));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
@@ -173,10 +170,7 @@ LogicalResult convertConvTranspose(NodeContext &n, Results &r) {
       b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(attrs->dilations),
       b.getDenseI64ArrayAttr(outPad),
       b.getI64IntegerAttr(n.getInt("group", 1)));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertPool(NodeContext &n, Results &r, bool isMax) {
@@ -208,10 +202,7 @@ LogicalResult convertPool(NodeContext &n, Results &r, bool isMax) {
         b.getBoolAttr(n.getInt("count_include_pad", 0) != 0),
         b.getBoolAttr(ceil));
   }
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// Evaluates a reduction of the constant `in` over sorted, unique `axes`:
@@ -374,10 +365,7 @@ ConvertFn reduce(char kind, int64_t axesInputSince) {
         return failure();
       v = imp.create1<NegOp>(n.loc, *max);
     }
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
+    return pushResult(r, v);
   };
 }
 
@@ -432,10 +420,7 @@ LogicalResult convertGemm(NodeContext &n, Results &r) {
                                b.getBoolAttr(n.getInt("transB", 0)),
                                b.getF32FloatAttr(n.getFloat("alpha", 1.0f)),
                                b.getF32FloatAttr(n.getFloat("beta", 1.0f)));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertBatchNorm(NodeContext &n, Results &r) {
@@ -445,10 +430,7 @@ LogicalResult convertBatchNorm(NodeContext &n, Results &r) {
   auto v = imp.create1<BatchNormOp>(
       n.loc, n.input(0), n.input(1), n.input(2), n.input(3), n.input(4),
       imp.b().getF32FloatAttr(n.getFloat("epsilon", 1e-5f)));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 LogicalResult convertLayerNorm(NodeContext &n, Results &r) {
@@ -526,10 +508,7 @@ LogicalResult convertGlobalPool(NodeContext &n, Results &r, bool isMax) {
             : imp.create1<ReduceMeanOp>(n.loc, n.input(0),
                                         b.getDenseI64ArrayAttr(axes),
                                         b.getBoolAttr(true));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// RMSNormalization (opset 23) as the exporters wrote it before: x times
@@ -569,10 +548,7 @@ LogicalResult convertRMSNorm(NodeContext &n, Results &r) {
   if (failed(normed))
     return failure();
   auto v = imp.create1<MulOp>(n.loc, *normed, n.input(1));
-  if (failed(v))
-    return failure();
-  r.push_back(*v);
-  return success();
+  return pushResult(r, v);
 }
 
 /// RotaryEmbedding (opset 23) composed as in its ONNX function: on x as

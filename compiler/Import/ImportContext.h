@@ -98,10 +98,26 @@ struct NodeContext {
     return SmallVector<float>(a->floats().begin(), a->floats().end());
   }
   size_t numOutputs() const { return node.output_size(); }
+  /// The inputs that are present (variadic ops may skip some).
+  SmallVector<Value> presentInputs() const {
+    SmallVector<Value> present;
+    for (Value v : inputs)
+      if (v)
+        present.push_back(v);
+    return present;
+  }
 };
 
 using Results = SmallVector<Value>;
 using ConvertFn = std::function<LogicalResult(NodeContext &, Results &)>;
+
+/// Appends a converter's one result, or passes its failure on.
+inline LogicalResult pushResult(Results &r, FailureOr<Value> v) {
+  if (failed(v))
+    return failure();
+  r.push_back(*v);
+  return success();
+}
 
 class Importer {
 public:
@@ -522,10 +538,7 @@ LogicalResult convertTile(NodeContext &n, Results &r);
 template <typename OpTy> ConvertFn unary() {
   return [](NodeContext &n, Results &r) -> LogicalResult {
     auto v = n.importer.create1<OpTy>(n.loc, n.input(0));
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
+    return pushResult(r, v);
   };
 }
 
@@ -535,10 +548,7 @@ template <typename OpTy> ConvertFn binary() {
     if (failed(rhs))
       return failure();
     auto v = n.importer.create1<OpTy>(n.loc, n.input(0), *rhs);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
+    return pushResult(r, v);
   };
 }
 
@@ -554,10 +564,7 @@ template <typename OpTy> ConvertFn softmax() {
       return failure();
     if (!legacy || *a == rank - 1) {
       auto v = imp.create1<OpTy>(n.loc, x, imp.b().getI64IntegerAttr(*a));
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     }
     // Before opset 13 the input is coerced to 2-D at `axis`.
     int64_t outer = numElements(shape.take_front(*a));
@@ -584,10 +591,7 @@ template <typename OpTy> ConvertFn negated() {
     if (failed(cmp))
       return failure();
     auto v = n.importer.create1<NotOp>(n.loc, *cmp);
-    if (failed(v))
-      return failure();
-    r.push_back(*v);
-    return success();
+    return pushResult(r, v);
   };
 }
 

@@ -60,20 +60,14 @@ const llvm::StringMap<ConvertFn> &converterTable() {
       auto v = n.importer.create1<LeakyReluOp>(
           n.loc, n.input(0),
           n.importer.b().getF32FloatAttr(n.getFloat("alpha", 0.01f)));
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     c["HardSigmoid"] = [](NodeContext &n, Results &r) -> LogicalResult {
       auto &b = n.importer.b();
       auto v = n.importer.create1<HardSigmoidOp>(
           n.loc, n.input(0), b.getF32FloatAttr(n.getFloat("alpha", 0.2f)),
           b.getF32FloatAttr(n.getFloat("beta", 0.5f)));
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     c["Gelu"] = [](NodeContext &n, Results &r) -> LogicalResult {
       std::string approx = n.getString("approximate", "none");
@@ -81,10 +75,7 @@ const llvm::StringMap<ConvertFn> &converterTable() {
         return n.importer.invalid(n.loc, "Gelu approximate '" + approx + "'");
       auto v = n.importer.create1<GeluOp>(n.loc, n.input(0),
                                           n.importer.b().getStringAttr(approx));
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     c["Clip"] = convertClip;
     c["Add"] = binary<AddOp>();
@@ -124,10 +115,7 @@ const llvm::StringMap<ConvertFn> &converterTable() {
       if (failed(neg) || failed(scaled))
         return failure();
       auto v = imp.create1<WhereOp>(n.loc, *neg, *scaled, x);
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     c["Elu"] = [](NodeContext &n, Results &r) -> LogicalResult {
       return composeElu(n, r, n.getFloat("alpha", 1.0f), 1.0f);
@@ -146,10 +134,7 @@ const llvm::StringMap<ConvertFn> &converterTable() {
       if (failed(p))
         return failure();
       auto v = imp.create1<LogOp>(n.loc, *p);
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     // Variadic Max/Min/Sum/Mean fold pairwise with broadcasting.
     c["Max"] = [](NodeContext &n, Results &r) {
@@ -167,10 +152,7 @@ const llvm::StringMap<ConvertFn> &converterTable() {
     c["Where"] = [](NodeContext &n, Results &r) -> LogicalResult {
       auto v = n.importer.create1<WhereOp>(n.loc, n.input(0), n.input(1),
                                            n.input(2));
-      if (failed(v))
-        return failure();
-      r.push_back(*v);
-      return success();
+      return pushResult(r, v);
     };
     c["MatMul"] = convertMatMul;
     c["Gemm"] = convertGemm;

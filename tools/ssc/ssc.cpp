@@ -28,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "ssrt/npy.h"
+#include "ssrt/weights.h"
 
 #include <CLI/CLI.hpp>
 
@@ -282,8 +283,8 @@ int compile(const CompileArgs &args) {
   std::ifstream modelFile(args.model, std::ios::binary);
   std::string modelBytes((std::istreambuf_iterator<char>(modelFile)),
                          std::istreambuf_iterator<char>());
-  uint64_t fp = ss::fnv1a64(modelBytes.data(), modelBytes.size()) ^
-                ss::fnv1a64(emitOptions.plan.data(), emitOptions.plan.size());
+  uint64_t fp = ssrt::fnv1a64(modelBytes.data(), modelBytes.size()) ^
+                ssrt::fnv1a64(emitOptions.plan.data(), emitOptions.plan.size());
   emitOptions.planFingerprint = llvm::utohexstr(fp, /*LowerCase=*/true, 16);
   ss::RankProgram program;
   if (failed(ss::emitCppProgram(func, emitOptions, program)))
@@ -597,11 +598,13 @@ int main(int argc, char **argv) {
                    "stdout)")
       ->required();
   compileCmd
-      ->add_option("--target", compileArgs.target, "Code generation target")
+      ->add_option("--target", compileArgs.target,
+                   "Code generation target (only cpu is implemented so far)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   compileCmd
-      ->add_option("--world-size", compileArgs.worldSize, "Number of ranks")
+      ->add_option("--world-size", compileArgs.worldSize,
+                   "Number of ranks (only 1 until parallel plans land)")
       ->capture_default_str();
   compileCmd->add_option(
       "--input-shape", compileArgs.inputShapes,

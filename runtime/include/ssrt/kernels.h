@@ -5,7 +5,8 @@
 //  - tensors are dense, row-major, and never alias unless a kernel says so;
 //  - shapes and strides are arrays of `rank` int64 values;
 //  - "broadcast strides" are element strides of an operand viewed at the
-//    output's rank, with 0 on broadcast dimensions (the compiler computes them);
+//    output's rank, with 0 on broadcast dimensions (the compiler computes
+//    them);
 //  - `elemSize` kernels move bytes and work for every dtype.
 #ifndef SSRT_KERNELS_H
 #define SSRT_KERNELS_H
@@ -16,7 +17,14 @@
 namespace ssrt {
 
 /// Element types; the values are ONNX's TensorProto.DataType codes.
-enum class DType : int32_t { F32 = 1, U8 = 2, I8 = 3, I32 = 6, I64 = 7, Bool = 9 };
+enum class DType : int32_t {
+  F32 = 1,
+  U8 = 2,
+  I8 = 3,
+  I32 = 6,
+  I64 = 7,
+  Bool = 9
+};
 
 size_t dtypeSize(DType t);
 const char *dtypeName(DType t);
@@ -36,9 +44,9 @@ enum class UnaryOp : int32_t {
   LeakyRelu,   // alpha
   HardSigmoid, // max(0, min(1, alpha * x + beta))
   HardSwish,
-  Clip,        // alpha = min, beta = max
-  Gelu,        // exact (erf) form
-  GeluTanh,    // tanh approximation
+  Clip,     // alpha = min, beta = max
+  Gelu,     // exact (erf) form
+  GeluTanh, // tanh approximation
 };
 
 /// y[i] = op(x[i]) for float32.
@@ -146,24 +154,24 @@ void transpose(const void *x, void *y, const int64_t *inShape,
                const int64_t *perm, int rank, size_t elemSize);
 
 /// Concatenate n inputs viewed as [outer, axisSizes[i], inner].
-void concat(const void *const *inputs, const int64_t *axisSizes, int n,
-            void *y, int64_t outer, int64_t inner, size_t elemSize);
+void concat(const void *const *inputs, const int64_t *axisSizes, int n, void *y,
+            int64_t outer, int64_t inner, size_t elemSize);
 
 /// Split x viewed as [outer, sum(axisSizes), inner] into n outputs.
-void split(const void *x, void *const *outputs, const int64_t *axisSizes,
-           int n, int64_t outer, int64_t inner, size_t elemSize);
+void split(const void *x, void *const *outputs, const int64_t *axisSizes, int n,
+           int64_t outer, int64_t inner, size_t elemSize);
 
 /// y[i...] = x[starts + i * steps] per dim (steps may be negative).
 void slice(const void *x, void *y, const int64_t *inShape,
-           const int64_t *outShape, const int64_t *starts,
-           const int64_t *steps, int rank, size_t elemSize);
+           const int64_t *outShape, const int64_t *starts, const int64_t *steps,
+           int rank, size_t elemSize);
 
 /// Gather along the middle axis of data viewed as [outer, axisSize, inner];
 /// indices (int64 or int32, negatives count from the end) are flattened.
 /// Out-of-range indices abort with a message.
 void gather(const void *data, const void *indices, DType indexType, void *y,
-            int64_t outer, int64_t axisSize, int64_t inner,
-            int64_t numIndices, size_t elemSize);
+            int64_t outer, int64_t axisSize, int64_t inner, int64_t numIndices,
+            size_t elemSize);
 
 enum class PadMode : int32_t { Constant, Reflect, Edge };
 
@@ -179,7 +187,12 @@ enum class CoordMode : int32_t {
   AlignCorners,
   Asymmetric,
 };
-enum class NearestMode : int32_t { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
+enum class NearestMode : int32_t {
+  RoundPreferFloor,
+  RoundPreferCeil,
+  Floor,
+  Ceil
+};
 
 /// N-d resize; scales[d] = outShape[d] / inShape[d] unless given explicitly.
 /// Linear mode interpolates along every dim whose size changes.

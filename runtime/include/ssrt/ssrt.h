@@ -24,10 +24,10 @@ struct ProgramSpec {
   const char *planFingerprint; // hex digest of the compiled plan
   int rank;
   int worldSize;
-  int64_t arenaBytes;      // the single allocation the step uses
-  int64_t weightsBytes;    // exact size of the weights file
+  int64_t arenaBytes;       // the single allocation the step uses
+  int64_t weightsBytes;     // exact size of the weights file
   uint64_t weightsChecksum; // FNV-1a 64 of the weights file
-  const char *weightsFile; // file name, looked up next to the program dir
+  const char *weightsFile;  // file name, looked up next to the program dir
   int numInputs;
   const TensorSpec *inputs;
   int numOutputs;

@@ -60,8 +60,8 @@ TEST_CASE("npy round trip for every dtype and rank", "[npy]") {
   const DType all[] = {DType::F32,  DType::I64, DType::I32,
                        DType::Bool, DType::U8,  DType::I8};
   // Empty arrays with the zero in any position have no payload at all.
-  const std::vector<Shape> shapes = {{},        {5},    {2, 3}, {2, 1, 3, 2},
-                                     {0, 3},    {3, 0}, {2, 0, 4}};
+  const std::vector<Shape> shapes = {{},     {5},    {2, 3},   {2, 1, 3, 2},
+                                     {0, 3}, {3, 0}, {2, 0, 4}};
   int file = 0;
   for (DType dtype : all)
     for (const Shape &shape : shapes) {
