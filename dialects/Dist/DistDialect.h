@@ -1,0 +1,46 @@
+//===- DistDialect.h - dist dialect declarations ----------------*- C++ -*-===//
+//
+// Entry header for the dist dialect: sub-tensor attribute, ops, and the
+// names of the attributes it places on other dialects' ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SS_DIALECTS_DIST_DISTDIALECT_H
+#define SS_DIALECTS_DIST_DISTDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <optional>
+
+#include "Dist/DistDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "Dist/DistAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "Dist/DistOps.h.inc"
+
+namespace ss::dist {
+
+/// The discardable attribute binding a graph op to a device (op-assign).
+constexpr llvm::StringLiteral kDeviceAttr = "dist.device";
+
+/// The device an op runs on: `dist.device` on graph ops, the `device`
+/// attribute of dist ops. None for unassigned ops and for constants, which
+/// every device can materialize.
+std::optional<int64_t> deviceOf(mlir::Operation *op);
+
+/// The device group of a communication op (a collective's members, or the
+/// two ends of a send/recv); empty for local ops.
+llvm::SmallVector<int64_t> commGroupOf(mlir::Operation *op);
+
+/// True for ops that exchange data between devices.
+bool isCommunication(mlir::Operation *op);
+
+} // namespace ss::dist
+
+#endif // SS_DIALECTS_DIST_DISTDIALECT_H
