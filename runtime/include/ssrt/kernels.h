@@ -166,6 +166,15 @@ void slice(const void *x, void *y, const int64_t *inShape,
            const int64_t *outShape, const int64_t *starts, const int64_t *steps,
            int rank, size_t elemSize);
 
+/// y's box at `offsets` (of x's shape `inShape`) = x; the inverse of a
+/// unit-step slice. y has shape `outShape`; the rest of y is left alone.
+void insertBox(const void *x, void *y, const int64_t *inShape,
+               const int64_t *outShape, const int64_t *offsets, int rank,
+               size_t elemSize);
+
+/// y[i] = x[i] * factor for float32 (x and y may alias).
+void scale(const float *x, float *y, int64_t n, float factor);
+
 /// Gather along the middle axis of data viewed as [outer, axisSize, inner];
 /// indices (int64 or int32, negatives count from the end) are flattened.
 /// Out-of-range indices abort with a message.

@@ -3,37 +3,71 @@
 #ifndef SSRT_SSRT_H
 #define SSRT_SSRT_H
 
+#include "ssrt/comm.h"
 #include "ssrt/kernels.h"
 
 namespace ssrt {
 
 constexpr int kMaxRank = 8;
 
-/// A model input or output living in the rank's arena.
+/// A model input or output living in the rank's arena. A rank may hold only
+/// a box of a model input: `shape` is the box, `fullShape` the input's shape
+/// in the .npy file, and the box's offsets are per rank (RankSpec).
 struct TensorSpec {
   const char *name; // ONNX tensor name
   DType dtype;
   int rank;
   int64_t shape[kMaxRank];
   int64_t arenaOffset; // bytes from the start of the arena
+  int64_t fullShape[kMaxRank];
 };
 
-/// Everything the driver needs to run one rank's program.
+/// A communication group: world ranks in group order.
+struct GroupSpec {
+  int size;
+  const int *members;
+};
+
+/// What differs between the ranks that share one program source.
+struct RankSpec {
+  int worldRank;
+  uint64_t weightsChecksum; // FNV-1a 64 of this rank's weights file
+  /// Per input, the offsets of this rank's box in the full input
+  /// (numInputs x kMaxRank entries).
+  const int64_t *inputOffsets;
+  /// Per group slot of the program, the index into ProgramSpec::groups.
+  const int *groupOfSlot;
+  /// Per peer slot of the program, the world rank of the peer.
+  const int *peerOfSlot;
+};
+
+/// Per-step view of the rank a program runs as.
+struct StepContext {
+  int worldRank;
+  const RankSpec *rank;
+};
+
+/// Everything the driver needs to run one program, which one or more ranks
+/// run (ranks whose programs differ only in rank-specific tables share one).
 struct ProgramSpec {
   const char *modelName;
   const char *planFingerprint; // hex digest of the compiled plan
-  int rank;
   int worldSize;
-  int64_t arenaBytes;       // the single allocation the step uses
-  int64_t weightsBytes;     // exact size of the weights file
-  uint64_t weightsChecksum; // FNV-1a 64 of the weights file
-  const char *weightsFile;  // file name, looked up next to the program dir
+  int64_t arenaBytes;   // the single allocation the step uses
+  int64_t weightsBytes; // exact size of each rank's weights file
+  /// Weights file name with `%d` for the world rank ("rank%d.weights"),
+  /// looked up next to the program.
+  const char *weightsFilePattern;
   int numInputs;
   const TensorSpec *inputs;
-  int numOutputs;
+  int numOutputs; // only the rank that writes the model outputs has any
   const TensorSpec *outputs;
-  /// One inference step: reads inputs from and writes outputs to the arena.
-  void (*step)(char *arena, const char *weights);
+  int numGroups; // the plan's group table, identical in every program
+  const GroupSpec *groups;
+  int numRanks; // the ranks that run this program
+  const RankSpec *ranks;
+  /// One step: reads inputs from and writes outputs to the arena.
+  void (*step)(char *arena, const char *weights, const StepContext &context);
 };
 
 /// Parses the command line, loads and validates weights and inputs, runs the
