@@ -8,6 +8,8 @@
 #ifndef SS_COMPILER_PASSES_H
 #define SS_COMPILER_PASSES_H
 
+#include "Dist/DistDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -74,4 +74,82 @@ def GraphPlanMemory : Pass<"graph-plan-memory", "mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Plan: op-trans, op-assign, op-order
+//===----------------------------------------------------------------------===//
+
+def DistApplyPlan : Pass<"dist-apply-plan", "mlir::ModuleOp"> {
+  let summary = "Partition and place every op under a plan";
+  let description = [{
+    Applies a built-in policy (`dp=N`, `tp=N`, or a combination such as
+    `dp=2,tp=2`) and then a plan file's decisions, all through the
+    primitives in compiler/Plan/Primitives.h: op-trans splits an op into
+    sub-ops on sub-tensors (`dist.require` / `dist.assemble`), op-assign
+    binds each sub-op to a device, op-order adds happen-before constraints.
+    Ops no decision covers are replicated on every device. A world size of
+    1 with no plan places everything on device 0.
+  }];
+  let options = [
+    Option<"plan", "plan", "std::string", "\"\"",
+           "built-in policy, e.g. dp=2,tp=2">,
+    Option<"planFile", "plan-file", "std::string", "\"\"",
+           "plan file applied after the policy">,
+    Option<"worldSize", "world-size", "int64_t", "0",
+           "number of ranks (0: the product of the policy's degrees)">,
+  ];
+  let dependentDialects = ["ss::dist::DistDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Dependency: communication insertion
+//===----------------------------------------------------------------------===//
+
+def DistInsertCommunication
+    : Pass<"dist-insert-communication", "mlir::ModuleOp"> {
+  let summary = "Materialize the communication every sub-tensor needs";
+  let description = [{
+    For every full tensor, compares the pieces its producers hold with the
+    pieces its consumers require. Where producers and consumers share a
+    device set and both form RVD layouts, the cheapest path of transitions
+    (all-gather, all-reduce, reduce-scatter, all-to-all, local slice/scale)
+    is found by Dijkstra over bytes moved; otherwise pieces move by
+    send/recv or broadcast. Constants are sliced at compile time and model
+    inputs are read as slices. Afterwards no `dist.require` or
+    `dist.assemble` remains.
+  }];
+  let dependentDialects = ["ss::dist::DistDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Schedule: per-device order and deadlock check
+//===----------------------------------------------------------------------===//
+
+def DistSchedule : Pass<"dist-schedule", "mlir::ModuleOp"> {
+  let summary = "Order each device's ops and prove the plan cannot hang";
+  let description = [{
+    Orders each device's ops by data dependencies and op-order constraints
+    (`dist.after`), issuing communication as soon as its input is ready.
+    Then runs all devices' sequences together: a collective proceeds when
+    every member has reached it, a send when its receive has. If that
+    stalls, the plan could deadlock and is rejected, naming the two ops
+    that wait on each other. On success the function body is rewritten in
+    the simulated execution order, so each device's program is its ops in
+    block order.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Codegen
+//===----------------------------------------------------------------------===//
+
+def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
+  let summary = "One function per rank: the ops of its device";
+  let description = [{
+    Turns the scheduled all-device function into functions `@rank<N>`, one
+    per device, each holding that device's ops in order, the constants it
+    uses, and the box slices of model inputs it reads. The output device's
+    function returns the model outputs.
+  }];
+}
+
 #endif // SS_COMPILER_PASSES
