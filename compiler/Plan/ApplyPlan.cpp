@@ -1,15 +1,205 @@
-// Placeholder while the pass is written.
+//===- ApplyPlan.cpp - built-in policies and plan files -------------------===//
+//
+// The dist-apply-plan pass: decides op-trans / op-assign / op-order for
+// every op from a built-in policy (data and Megatron tensor parallelism)
+// and a plan file, and applies the decisions with the primitives. Ops some
+// earlier pass (a plugin) already placed are left alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Plan/PlanFile.h"
+#include "Plan/Policies.h"
+#include "Plan/Primitives.h"
+
+#include "Debug.h"
 #include "Dist/DistDialect.h"
+#include "Graph/GraphDialect.h"
 #include "Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
+
+#define DEBUG_TYPE "dist-apply-plan"
 
 namespace ss {
 #define GEN_PASS_DEF_DISTAPPLYPLAN
 #include "Passes.h.inc"
 } // namespace ss
 
+using namespace mlir;
+using namespace ss;
+using namespace ss::plan;
+
 namespace {
-struct Pass : ss::impl::DistApplyPlanBase<Pass> {
+
+/// The plannable ops of a function, in block order, before any change.
+SmallVector<Operation *> plannableOps(func::FuncOp func) {
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) {
+    if (isPlannable(op))
+      ops.push_back(op);
+  });
+  return ops;
+}
+
+bool isPlaced(Operation *op) { return op->hasAttr(dist::kDeviceAttr); }
+
+/// Applies `algo` to every op in `ops` and returns the pieces, each piece
+/// list in piece order. A policy's choice that the op refuses (type
+/// inference of a piece) falls back to replication, which always works.
+SmallVector<Operation *> transOrReplicate(Operation *op,
+                                          const PartitionAlgo &algo) {
+  if (algo.parts == 1)
+    return {op};
+  {
+    std::string captured;
+    ScopedDiagnosticHandler quiet(op->getContext(), [&](Diagnostic &diag) {
+      captured = diag.str();
+      return success();
+    });
+    FailureOr<SmallVector<Operation *>> pieces = opTrans(op, algo);
+    if (succeeded(pieces))
+      return *pieces;
+    SS_DEBUG(DEBUG_TYPE, dbgs << "policy " << algo.str() << " refused on '"
+                          << nodeName(op) << "': " << captured
+                          << "; replicating\n");
+  }
+  return *opTrans(op, PartitionAlgo::replicate(algo.parts));
+}
+
+struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
   using DistApplyPlanBase::DistApplyPlanBase;
-  void runOnOperation() override { signalPassFailure(); }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<PolicySpec> policy = parsePolicy(plan);
+    if (failed(policy)) {
+      module.emitError() << "bad --plan '" << plan
+                         << "': expected comma-separated dp=N and tp=N, "
+                            "e.g. dp=2,tp=2";
+      return signalPassFailure();
+    }
+    PlanFile file;
+    if (!planFile.empty()) {
+      std::string error;
+      if (failed(PlanFile::load(planFile, file, error))) {
+        module.emitError() << error;
+        return signalPassFailure();
+      }
+      if (file.policy) {
+        if (!plan.empty() && plan != *file.policyText) {
+          module.emitError() << "--plan '" << plan << "' disagrees with "
+                             << "the plan file's 'policy "
+                             << *file.policyText << "'";
+          return signalPassFailure();
+        }
+        policy = *file.policy;
+      }
+    }
+    int64_t world = worldSize;
+    if (file.worldSize) {
+      if (world && world != *file.worldSize) {
+        module.emitError() << "--world-size " << world
+                           << " disagrees with the plan file's world-size "
+                           << *file.worldSize;
+        return signalPassFailure();
+      }
+      world = *file.worldSize;
+    }
+    int64_t degrees = policy->dp * policy->tp;
+    if (world == 0)
+      world = degrees;
+    if (world % degrees != 0 || (world != degrees && degrees != 1)) {
+      module.emitError() << "plan '" << plan << "' uses " << degrees
+                         << " ranks but the world size is " << world;
+      return signalPassFailure();
+    }
+
+    auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+    if (funcs.size() != 1) {
+      module.emitError() << "expected one function to partition, found "
+                         << funcs.size();
+      return signalPassFailure();
+    }
+    func::FuncOp func = funcs.front();
+    MLIRContext *context = &getContext();
+    IntegerType i64 = IntegerType::get(context, 64);
+    func->setAttr("dist.world_size", IntegerAttr::get(i64, world));
+    func->setAttr("dist.output_device", IntegerAttr::get(i64, 0));
+    std::string described = policy->str();
+    if (!planFile.empty())
+      described += (described.empty() ? "" : " + ") +
+                   std::string("plan file ") + planFile;
+    module->setAttr("dist.plan", StringAttr::get(context, described.empty()
+                                                              ? "single rank"
+                                                              : described));
+
+    // Decisions are made on the original graph, before anything changes.
+    SmallVector<Operation *> ops = plannableOps(func);
+    llvm::DenseMap<Operation *, PartitionAlgo> dpAlgo, tpAlgo;
+    if (policy->dp > 1)
+      dpAlgo = planDataParallel(func, ops, policy->dp);
+    if (policy->tp > 1)
+      tpAlgo = planMegatronTensorParallel(func, ops, policy->tp);
+
+    for (Operation *op : ops) {
+      if (isPlaced(op))
+        continue;
+      if (std::optional<PlanFile::Rule> rule = file.ruleFor(op)) {
+        if (failed(applyRule(op, *rule, world)))
+          return signalPassFailure();
+        continue;
+      }
+      if (degrees == 1 && world > 1) {
+        // No policy: every device computes everything.
+        if (failed(applyRule(op, PlanFile::Rule{}, world)))
+          return signalPassFailure();
+        continue;
+      }
+      PartitionAlgo dp = dpAlgo.lookup(op), tp = tpAlgo.lookup(op);
+      dp.parts = policy->dp;
+      tp.parts = policy->tp;
+      SmallVector<Operation *> dpPieces = transOrReplicate(op, dp);
+      for (auto [i, dpPiece] : llvm::enumerate(dpPieces)) {
+        SmallVector<Operation *> tpPieces = transOrReplicate(dpPiece, tp);
+        for (auto [j, piece] : llvm::enumerate(tpPieces))
+          if (failed(opAssign(piece, i * policy->tp + j)))
+            return signalPassFailure();
+      }
+    }
+    if (failed(file.applyOrders(func)))
+      return signalPassFailure();
+  }
+
+  /// A plan-file rule: op-trans with the rule's algorithm (replicate over
+  /// the assigned devices when it has none), then op-assign piece k to the
+  /// k-th listed device (all devices when none are listed).
+  LogicalResult applyRule(Operation *op, const PlanFile::Rule &rule,
+                          int64_t world) {
+    SmallVector<int64_t> devices = rule.devices;
+    if (devices.empty())
+      for (int64_t d = 0; d < world; ++d)
+        devices.push_back(d);
+    for (int64_t device : devices)
+      if (device >= world)
+        return op->emitError()
+               << "plan file line " << rule.line << " assigns device "
+               << device << " but the world size is " << world;
+    PartitionAlgo algo =
+        rule.algo ? *rule.algo
+                  : PartitionAlgo::replicate(rule.devices.empty()
+                                                 ? world
+                                                 : rule.devices.size());
+    FailureOr<SmallVector<Operation *>> pieces = opTrans(op, algo);
+    if (failed(pieces))
+      return op->emitRemark() << "from plan file line " << rule.line,
+             failure();
+    for (auto [k, piece] : llvm::enumerate(*pieces))
+      if (failed(opAssign(piece, devices[k % devices.size()])))
+        return failure();
+    return success();
+  }
 };
+
 } // namespace

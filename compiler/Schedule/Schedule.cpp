@@ -1,15 +1,320 @@
-// Placeholder while the pass is written.
+//===- Schedule.cpp - per-device order and the deadlock check -------------===//
+//
+// The dist-schedule pass. Each device's ops are ordered by list scheduling
+// over data dependencies and op-order constraints; communication that has
+// its input is issued first, receives wait until just before their first
+// user. Then all devices' sequences are run together in a simulation: a
+// collective fires when every member is at it, a send when its receive is.
+// A stall proves the plan can hang; the error names the two ops that wait
+// on each other. The simulated order becomes the block order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Debug.h"
 #include "Dist/DistDialect.h"
 #include "Passes.h"
+#include "Plan/Primitives.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <map>
+#include <queue>
+
+#define DEBUG_TYPE "dist-schedule"
 
 namespace ss {
 #define GEN_PASS_DEF_DISTSCHEDULE
 #include "Passes.h.inc"
 } // namespace ss
 
+using namespace mlir;
+using namespace ss;
+using namespace ss::dist;
+
 namespace {
-struct Pass : ss::impl::DistScheduleBase<Pass> {
-  using DistScheduleBase::DistScheduleBase;
-  void runOnOperation() override { signalPassFailure(); }
+
+/// "all_reduce #3 over [0, 1] of 'h0/attn/out'".
+std::string describe(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName().stripDialect();
+  if (auto id = op->getAttrOfType<IntegerAttr>("id"))
+    os << " #" << id.getInt();
+  if (auto group = op->getAttrOfType<DenseI64ArrayAttr>("group")) {
+    os << " over [";
+    llvm::interleaveComma(group.asArrayRef(), os);
+    os << "]";
+  } else if (auto peer = op->getAttrOfType<IntegerAttr>("peer")) {
+    os << (isa<SendOp>(op) ? " to " : " from ") << peer.getInt();
+  }
+  std::string name = plan::nodeName(op);
+  if (!name.empty())
+    os << " of '" << name << "'";
+  return text;
+}
+
+/// Whether a comm op has its data locally (it can be issued eagerly).
+bool hasInput(Operation *op) { return op->getNumOperands() > 0; }
+
+struct Scheduler {
+  func::FuncOp func;
+  Block &body;
+  llvm::DenseMap<Operation *, unsigned> position;
+  std::map<int64_t, SmallVector<Operation *>> sequences; // per device
+
+  explicit Scheduler(func::FuncOp func)
+      : func(func), body(func.getBody().front()) {}
+
+  LogicalResult orderDevices();
+  LogicalResult checkMatching();
+  FailureOr<SmallVector<Operation *>> simulate();
 };
+
+LogicalResult Scheduler::orderDevices() {
+  std::map<int64_t, SmallVector<Operation *>> ops;
+  llvm::DenseMap<int64_t, Operation *> byUid;
+  unsigned index = 0;
+  for (Operation &op : body) {
+    position[&op] = index++;
+    if (isa<func::ReturnOp>(op) || op.hasTrait<OpTrait::ConstantLike>())
+      continue;
+    std::optional<int64_t> device = deviceOf(&op);
+    if (!device)
+      return op.emitError()
+             << "op has no device; run dist-apply-plan and "
+                "dist-insert-communication before dist-schedule";
+    ops[*device].push_back(&op);
+    if (auto uid = op.getAttrOfType<IntegerAttr>(plan::kUidAttr))
+      byUid[uid.getInt()] = &op;
+  }
+
+  for (auto &[device, list] : ops) {
+    llvm::DenseMap<Operation *, SmallVector<Operation *>> successors;
+    llvm::DenseMap<Operation *, unsigned> waiting;
+    llvm::DenseMap<Operation *, double> priority;
+    for (Operation *op : list) {
+      waiting[op] = 0;
+      priority[op] = position[op];
+    }
+    auto edge = [&](Operation *from, Operation *to) {
+      successors[from].push_back(to);
+      ++waiting[to];
+    };
+    for (Operation *op : list) {
+      for (Value operand : op->getOperands()) {
+        Operation *def = operand.getDefiningOp();
+        if (!def || def->hasTrait<OpTrait::ConstantLike>())
+          continue;
+        if (deviceOf(def) != device)
+          return op->emitError()
+                 << "uses a value of device " << *deviceOf(def)
+                 << " on device " << device
+                 << "; values cross devices only through communication";
+        edge(def, op);
+      }
+      if (auto after = op->getAttrOfType<DenseI64ArrayAttr>(plan::kAfterAttr))
+        for (int64_t uid : after.asArrayRef())
+          if (Operation *before = byUid.lookup(uid))
+            if (deviceOf(before) == device)
+              edge(before, op);
+      // Issue communication as soon as its input is ready; receive just
+      // before the first user, so a device computes what it can first.
+      if (isCommunication(op)) {
+        if (hasInput(op)) {
+          priority[op] = -1.0;
+        } else {
+          std::optional<double> first;
+          for (Operation *user : op->getUsers()) {
+            double before = double(position[user]) - 0.5;
+            first = first ? std::min(*first, before) : before;
+          }
+          priority[op] = first.value_or(position[op]);
+        }
+      }
+    }
+    auto later = [&](Operation *a, Operation *b) {
+      if (priority[a] != priority[b])
+        return priority[a] > priority[b];
+      return position[a] > position[b];
+    };
+    std::priority_queue<Operation *, std::vector<Operation *>, decltype(later)>
+        ready(later);
+    for (Operation *op : list)
+      if (waiting[op] == 0)
+        ready.push(op);
+    SmallVector<Operation *> &sequence = sequences[device];
+    while (!ready.empty()) {
+      Operation *op = ready.top();
+      ready.pop();
+      sequence.push_back(op);
+      for (Operation *next : successors[op])
+        if (--waiting[next] == 0)
+          ready.push(next);
+    }
+    if (sequence.size() != list.size()) {
+      Operation *stuck = nullptr;
+      for (Operation *op : list)
+        if (waiting[op] > 0 && (!stuck || position[op] < position[stuck]))
+          stuck = op;
+      return stuck->emitError()
+             << "op-order constraints form a cycle on device " << device
+             << " through " << describe(stuck);
+    }
+  }
+  return success();
+}
+
+LogicalResult Scheduler::checkMatching() {
+  // Every collective id has one op per member, all alike.
+  std::map<int64_t, SmallVector<Operation *>> members;
+  for (auto &[device, sequence] : sequences)
+    for (Operation *op : sequence)
+      if (isCommunication(op))
+        members[cast<IntegerAttr>(op->getAttr("id")).getInt()].push_back(op);
+  for (auto &[id, ops] : members) {
+    Operation *first = ops.front();
+    if (isa<SendOp, RecvOp>(first)) {
+      auto send = llvm::find_if(ops, [](Operation *op) {
+        return isa<SendOp>(op);
+      });
+      auto recv = llvm::find_if(ops, [](Operation *op) {
+        return isa<RecvOp>(op);
+      });
+      if (ops.size() != 2 || send == ops.end() || recv == ops.end())
+        return first->emitError()
+               << describe(first) << " has no matching "
+               << (isa<SendOp>(first) ? "recv" : "send") << " with id "
+               << id;
+      auto s = cast<SendOp>(*send);
+      auto r = cast<RecvOp>(*recv);
+      if (s.getPeer() != r.getDevice() || r.getPeer() != s.getDevice() ||
+          s.getInput().getType() != r.getType())
+        return s.emitError() << describe(s) << " does not match "
+                             << describe(r) << " (devices or types differ)";
+      continue;
+    }
+    SmallVector<int64_t> group = commGroupOf(first);
+    SmallVector<int64_t> seen;
+    for (Operation *op : ops) {
+      if (op->getName() != first->getName() ||
+          commGroupOf(op) != commGroupOf(first))
+        return op->emitError() << describe(op) << " disagrees with "
+                               << describe(first) << " on kind or group";
+      seen.push_back(*deviceOf(op));
+    }
+    for (int64_t device : group)
+      if (llvm::count(seen, device) != 1)
+        return first->emitError()
+               << describe(first) << ": device " << device << " has "
+               << llvm::count(seen, device)
+               << " ops of this collective; every member needs exactly one";
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Operation *>> Scheduler::simulate() {
+  std::map<int64_t, size_t> head;
+  for (auto &[device, sequence] : sequences)
+    head[device] = 0;
+  auto at = [&](int64_t device) -> Operation * {
+    auto it = sequences.find(device);
+    if (it == sequences.end() || head[device] >= it->second.size())
+      return nullptr;
+    return it->second[head[device]];
+  };
+  auto sameInstance = [](Operation *a, Operation *b) {
+    return a && b && a->getAttr("id") == b->getAttr("id") &&
+           isCommunication(a) && isCommunication(b);
+  };
+  SmallVector<Operation *> order;
+  size_t total = 0;
+  for (auto &[device, sequence] : sequences)
+    total += sequence.size();
+  while (order.size() < total) {
+    bool progress = false;
+    for (auto &[device, sequence] : sequences) {
+      while (Operation *op = at(device)) {
+        if (isCommunication(op))
+          break;
+        order.push_back(op);
+        ++head[device];
+        progress = true;
+      }
+    }
+    for (auto &[device, sequence] : sequences) {
+      Operation *op = at(device);
+      if (!op)
+        continue;
+      SmallVector<int64_t> parties = commGroupOf(op);
+      if (!llvm::all_of(parties, [&](int64_t member) {
+            return sameInstance(at(member), op);
+          }))
+        continue;
+      for (int64_t member : parties) {
+        order.push_back(at(member));
+        ++head[member];
+      }
+      progress = true;
+    }
+    if (progress)
+      continue;
+    // Stalled: find a device whose communication waits on a member that is
+    // blocked at a different op.
+    for (auto &[device, sequence] : sequences) {
+      Operation *op = at(device);
+      if (!op)
+        continue;
+      for (int64_t member : commGroupOf(op)) {
+        Operation *other = at(member);
+        if (sameInstance(other, op))
+          continue;
+        if (!other)
+          return op->emitError()
+                 << "plan deadlocks: " << describe(op) << " on device "
+                 << device << " waits for device " << member
+                 << ", which has already finished",
+                 failure();
+        InFlightDiagnostic diag = op->emitError()
+                                  << "plan deadlocks: " << describe(op)
+                                  << " on device " << device
+                                  << " waits for device " << member
+                                  << ", which is blocked at "
+                                  << describe(other)
+                                  << "; the two run in opposite orders";
+        diag.attachNote(other->getLoc())
+            << "device " << member << " waits here";
+        return failure();
+      }
+    }
+    return func.emitError("schedule stalled without a communication op"),
+           failure();
+  }
+  return order;
+}
+
+struct SchedulePass : ss::impl::DistScheduleBase<SchedulePass> {
+  void runOnOperation() override {
+    for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
+      Scheduler scheduler(func);
+      if (failed(scheduler.orderDevices()) ||
+          failed(scheduler.checkMatching()))
+        return signalPassFailure();
+      FailureOr<SmallVector<Operation *>> order = scheduler.simulate();
+      if (failed(order))
+        return signalPassFailure();
+      // Constants first (they belong to no device), then the simulated
+      // order, then the return.
+      Block &body = scheduler.body;
+      Operation *terminator = body.getTerminator();
+      for (Operation *op : *order)
+        op->moveBefore(terminator);
+      SS_DEBUG(DEBUG_TYPE, dbgs << "scheduled " << order->size()
+                                << " ops on " << scheduler.sequences.size()
+                                << " devices\n");
+    }
+  }
+};
+
 } // namespace
