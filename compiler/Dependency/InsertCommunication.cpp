@@ -200,7 +200,7 @@ Location locOf(Value full) {
 
 Value CommunicationBuilder::scaled(Value value, int64_t device, int64_t parts,
                                    OpBuilder &builder, Location loc) {
-  if (parts == 1)
+  if (parts == 1 || !value)
     return value;
   return builder.create<ScaleOp>(loc, value.getType(), value,
                                  i64Attr(context, device),
@@ -241,7 +241,13 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
       if (!cached) {
         OpBuilder top(constant);
         top.setInsertionPointAfter(constant);
-        auto dense = cast<DenseElementsAttr>(constant.getValue());
+        auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+        if (!dense) {
+          constant.emitError("cannot slice a constant whose value is not "
+                             "dense elements (an elided or external "
+                             "resource)");
+          return {};
+        }
         cached = top.create<graph::ConstantOp>(
             constant.getLoc(), boxType(spatial, element),
             sliceConstant(dense, spatial));
@@ -249,7 +255,34 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
       value = cached;
     }
   }
-  return scaled(value, device, box.getValueCount(), builder, loc);
+  // A value part of a constant is scaled at compile time.
+  int64_t parts = box.getValueCount();
+  if (auto constant = value ? value.getDefiningOp<graph::ConstantOp>()
+                            : graph::ConstantOp();
+      constant && parts > 1 && isa<FloatType>(element)) {
+    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+      Value &cached = cache[key(value, -1, box)];
+      if (!cached) {
+        OpBuilder top(constant);
+        top.setInsertionPointAfter(constant);
+        auto floatType = cast<FloatType>(element);
+        DenseElementsAttr part = dense.mapValues(
+            floatType, [&](const APFloat &x) {
+              APFloat y(1.0 / parts);
+              bool lost;
+              y.convert(floatType.getFloatSemantics(),
+                        APFloat::rmNearestTiesToEven, &lost);
+              APFloat product = x;
+              product.multiply(y, APFloat::rmNearestTiesToEven);
+              return product.bitcastToAPInt();
+            });
+        cached = top.create<graph::ConstantOp>(constant.getLoc(),
+                                               part.getType(), part);
+      }
+      return cached;
+    }
+  }
+  return scaled(value, device, parts, builder, loc);
 }
 
 LogicalResult CommunicationBuilder::reduceValueParts(
@@ -501,6 +534,10 @@ LogicalResult CommunicationBuilder::resolveFullTensor(
            << "this value is used by sub-ops but was not partitioned; "
               "every op must go through op-trans or op-assign";
   }
+  if (llvm::any_of(needs, [&](NeededPiece &need) {
+        return !cache.lookup(key(full, need.device, need.box));
+      }))
+    return failure();
   for (NeededPiece &need : needs) {
     Value value = cache.lookup(key(full, need.device, need.box));
     for (OpOperand *use : need.uses)
@@ -608,13 +645,140 @@ struct InsertCommunicationPass
 
 } // namespace
 
+/// The box a device holds under an RVD layout.
+static Box boxOfCoord(MLIRContext *context, const dependency::RvdLayout &layout,
+                      const dependency::RvdCoord &coord,
+                      ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> offsets, sizes;
+  for (auto [d, size] : llvm::enumerate(shape)) {
+    int64_t chunk = size / layout.splits[d];
+    sizes.push_back(chunk);
+    offsets.push_back(coord.splits[d] * chunk);
+  }
+  return makeBox(context, offsets, sizes, coord.value, layout.valueParts);
+}
+
+static dependency::DevicePiece devicePiece(int64_t device, Box box) {
+  dependency::DevicePiece piece;
+  piece.device = device;
+  piece.offsets.assign(box.getOffsets().begin(), box.getOffsets().end());
+  piece.sizes.assign(box.getSizes().begin(), box.getSizes().end());
+  piece.valueIndex = box.getValueIndex();
+  piece.valueCount = box.getValueCount();
+  return piece;
+}
+
 bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
                                   MutableArrayRef<NeededPiece> needs,
                                   OpBuilder &builder) {
-  (void)full;
-  (void)held;
-  (void)needs;
-  (void)builder;
-  (void)search;
-  return false;
+  RankedTensorType type = typeOf(full);
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  std::vector<dependency::DevicePiece> produced, wanted;
+  for (const HeldPiece &piece : held)
+    produced.push_back(devicePiece(piece.device, piece.box));
+  for (const NeededPiece &need : needs)
+    wanted.push_back(devicePiece(need.device, need.box));
+  std::optional<dependency::RvdLayout> from =
+      dependency::inferRvdLayout(shape, produced);
+  std::optional<dependency::RvdLayout> to =
+      dependency::inferRvdLayout(shape, wanted);
+  if (!from || !to)
+    return false;
+  int64_t elementBytes =
+      std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  const std::optional<dependency::TransitionPath> &path =
+      search.find(*from, *to, shape, elementBytes);
+  if (!path)
+    return false;
+  SS_DEBUG(DEBUG_TYPE, dbgs << "'" << plan::nodeName(full.getDefiningOp())
+                            << "' " << from->countsStr() << " -> "
+                            << to->countsStr() << ": " << path->describe()
+                            << "\n");
+
+  Location loc = locOf(full);
+  Type element = type.getElementType();
+  std::map<int64_t, Value> current;
+  for (const HeldPiece &piece : held)
+    current[piece.device] = piece.value;
+  const dependency::RvdLayout *layout = &*from;
+  for (const dependency::RvdStep &step : path->steps) {
+    auto typeAfter = [&](int64_t device) {
+      return boxType(boxOfCoord(context, step.after,
+                                step.after.pieces.at(device), shape),
+                     element);
+    };
+    std::map<int64_t, Value> next;
+    if (step.kind == dependency::RvdStepKind::LocalSlice ||
+        step.kind == dependency::RvdStepKind::LocalScale) {
+      for (auto &[device, value] : current) {
+        if (step.kind == dependency::RvdStepKind::LocalScale) {
+          next[device] = scaled(value, device, step.factor, builder, loc);
+          continue;
+        }
+        Box before = boxOfCoord(context, *layout, layout->pieces.at(device),
+                                shape);
+        Box after = boxOfCoord(context, step.after,
+                               step.after.pieces.at(device), shape);
+        next[device] = localExtract(value, before, after, device, builder,
+                                    loc);
+      }
+    } else {
+      for (const std::vector<int64_t> &members : step.groups) {
+        int64_t id = freshId();
+        auto group = builder.getDenseI64ArrayAttr(members);
+        for (int64_t device : members) {
+          Value input = current.at(device);
+          IntegerAttr dev = i64Attr(context, device), idAttr = i64Attr(context, id);
+          Operation *op = nullptr;
+          switch (step.kind) {
+          case dependency::RvdStepKind::AllReduce:
+            op = builder.create<AllReduceOp>(loc, typeAfter(device), input,
+                                             group, dev, idAttr);
+            break;
+          case dependency::RvdStepKind::ReduceScatter:
+            op = builder.create<ReduceScatterOp>(
+                loc, typeAfter(device), input, group, dev, idAttr,
+                i64Attr(context, step.dim));
+            break;
+          case dependency::RvdStepKind::AllGather:
+            op = builder.create<AllGatherOp>(loc, typeAfter(device), input,
+                                             group, dev, idAttr,
+                                             i64Attr(context, step.dim));
+            break;
+          case dependency::RvdStepKind::AllToAll:
+            // Chunks along the target dim go out; what comes back is
+            // concatenated along the dim that was split.
+            op = builder.create<AllToAllOp>(
+                loc, typeAfter(device), input, group, dev, idAttr,
+                i64Attr(context, step.toDim), i64Attr(context, step.dim));
+            break;
+          default:
+            llvm_unreachable("local steps are handled above");
+          }
+          next[device] = op->getResult(0);
+        }
+      }
+      // Devices outside every group keep their piece.
+      for (auto &[device, value] : current)
+        if (!next.count(device))
+          next[device] = value;
+    }
+    current = std::move(next);
+    layout = &step.after;
+  }
+  for (NeededPiece &need : needs) {
+    const dependency::RvdLocalExtraction &extraction =
+        path->extractions.at(need.device);
+    Box held = boxOfCoord(context, *layout, layout->pieces.at(need.device),
+                          shape);
+    Value value = localExtract(current.at(need.device), held,
+                               spatialPart(need.box), need.device, builder,
+                               loc);
+    if (extraction.scale != 1.0)
+      value = builder.create<ScaleOp>(loc, value.getType(), value,
+                                      i64Attr(context, need.device),
+                                      builder.getF64FloatAttr(extraction.scale));
+    cache[key(full, need.device, need.box)] = value;
+  }
+  return true;
 }
