@@ -59,6 +59,14 @@ std::string ss::plan::nodeName(Operation *op) {
   }
   if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
+  // Ops built without a name location may still carry the node names.
+  if (auto names = op->getAttrOfType<ArrayAttr>("ss.names")) {
+    std::string joined;
+    for (Attribute name : names)
+      if (auto text = dyn_cast<StringAttr>(name))
+        joined += (joined.empty() ? "" : " + ") + text.str();
+    return joined;
+  }
   return "";
 }
 
