@@ -184,17 +184,20 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     for (int64_t device : devices)
       if (device >= world)
         return op->emitError()
-               << "plan file line " << rule.line << " assigns device "
+               << "plan file line " << rule.assignLine << " assigns device "
                << device << " but the world size is " << world;
     PartitionAlgo algo =
         rule.algo ? *rule.algo
                   : PartitionAlgo::replicate(rule.devices.empty()
                                                  ? world
                                                  : rule.devices.size());
+    std::string why;
+    if (failed(checkTrans(op, algo, why)))
+      return op->emitError() << "plan file line " << rule.line << ": "
+                             << why;
     FailureOr<SmallVector<Operation *>> pieces = opTrans(op, algo);
     if (failed(pieces))
-      return op->emitRemark() << "from plan file line " << rule.line,
-             failure();
+      return failure();
     for (auto [k, piece] : llvm::enumerate(*pieces))
       if (failed(opAssign(piece, devices[k % devices.size()])))
         return failure();

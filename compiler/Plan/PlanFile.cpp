@@ -207,6 +207,7 @@ std::optional<PlanFile::Rule> PlanFile::ruleFor(Operation *op) const {
   for (const AssignLine &line : assigns)
     if (line.selector.matches(op)) {
       rule.devices = line.devices;
+      rule.assignLine = line.line;
       if (!matched)
         rule.line = line.line;
       matched = true;

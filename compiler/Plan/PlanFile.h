@@ -43,7 +43,8 @@ public:
   struct Rule {
     std::optional<PartitionAlgo> algo;
     llvm::SmallVector<int64_t> devices;
-    int line = 0;
+    int line = 0;       // of the trans line (or the assign line if none)
+    int assignLine = 0; // of the assign line, 0 when none matched
   };
 
   std::optional<PolicySpec> policy;
