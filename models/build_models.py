@@ -6,11 +6,11 @@ onnx.checker (full check, including shape inference):
 
   mlp.onnx          x[batch, 64] -> MatMul/Add/Relu -> Gemm(transB)/Tanh
                     -> MatMul/Add -> Softmax -> probs[batch, 10]
-  gpt_decoder.onnx  input_ids int64[1, 16] -> 2-layer, 4-head GPT decoder
-                    (vocab 97, hidden 64) -> logits[1, 16, 97]
-  cnn.onnx          image[1, 3, 32, 32] -> Conv/BN/Relu/MaxPool, grouped
+  gpt_decoder.onnx  input_ids int64[2, 16] -> 2-layer, 4-head GPT decoder
+                    (vocab 97, hidden 64) -> logits[2, 16, 97]
+  cnn.onnx          image[2, 3, 32, 32] -> Conv/BN/Relu/MaxPool, grouped
                     strided Conv, linear Resize, dilated Conv, AveragePool,
-                    GlobalAveragePool, Flatten, Gemm -> logits[1, 10]
+                    GlobalAveragePool, Flatten, Gemm -> logits[2, 10]
 
 Weights are float32 drawn from a fixed numpy seed, scaled by 1/sqrt(fan_in)
 (times a small gain) so activations stay O(1) and the numerical comparison is meaningful.
@@ -26,6 +26,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+# Batch of the decoder and the CNN: 2, so data parallelism has a batch to split.
+BATCH = 2
 SEED = 1234
 
 
@@ -233,8 +235,8 @@ def build_gpt_decoder(rng):
             "logits")
     return g.model(
         "gpt_decoder",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, SEQ])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, SEQ, VOCAB])])
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [BATCH, SEQ])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [BATCH, SEQ, VOCAB])])
 
 
 # ---------------------------------------------------------------------------
@@ -286,8 +288,8 @@ def build_cnn(rng):
                      g.weight("fc.b", (10,), scale=0.1)], "logits")
     return g.model(
         "cnn",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])])
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [BATCH, 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [BATCH, 10])])
 
 
 BUILDERS = {

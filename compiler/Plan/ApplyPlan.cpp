@@ -131,9 +131,12 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     if (!planFile.empty())
       described += (described.empty() ? "" : " + ") +
                    std::string("plan file ") + planFile;
-    module->setAttr("dist.plan", StringAttr::get(context, described.empty()
-                                                              ? "single rank"
-                                                              : described));
+    // A plugin pass that ran first may have described its own plan.
+    if (auto earlier = module->getAttrOfType<StringAttr>("dist.plan"))
+      described = earlier.str() + (described.empty() ? "" : " + ") + described;
+    if (described.empty())
+      described = world == 1 ? "single rank" : "replicated on every rank";
+    module->setAttr("dist.plan", StringAttr::get(context, described));
 
     // Decisions are made on the original graph, before anything changes.
     SmallVector<Operation *> ops = plannableOps(func);
