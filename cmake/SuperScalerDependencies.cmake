@@ -18,6 +18,9 @@ set(BLAS_LIBRARIES ${SS_BLAS_LIBRARY})
 get_filename_component(SS_BLAS_LIBRARY_DIR ${SS_BLAS_LIBRARY} DIRECTORY)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
+# Distributed rank programs talk over MPI (Debian: libopenmpi-dev); only its
+# C API is used, also from C++.
+find_package(MPI REQUIRED COMPONENTS C)
 
 # --- compiler --------------------------------------------------------------
 if(SS_BUILD_COMPILER)

@@ -18,7 +18,9 @@ struct TensorSpec {
   DType dtype;
   int rank;
   int64_t shape[kMaxRank];
-  int64_t arenaOffset; // bytes from the start of the arena
+  /// Bytes from the start of the arena. An input the program never reads
+  /// has a negative offset: it must still be given, and is checked whole.
+  int64_t arenaOffset;
   int64_t fullShape[kMaxRank];
 };
 
@@ -33,7 +35,7 @@ struct RankSpec {
   int worldRank;
   uint64_t weightsChecksum; // FNV-1a 64 of this rank's weights file
   /// Per input, the offsets of this rank's box in the full input
-  /// (numInputs x kMaxRank entries).
+  /// (numInputs x kMaxRank entries); nullptr when every box starts at 0.
   const int64_t *inputOffsets;
   /// Per group slot of the program, the index into ProgramSpec::groups.
   const int *groupOfSlot;

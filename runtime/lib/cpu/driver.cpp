@@ -1,5 +1,6 @@
-// The main() of every rank program: command line, weights and input checks,
-// the arena, timed steps and .npy outputs.
+// The main() of every rank program: command line, the distributed world,
+// weights and input checks, the arena, timed steps and .npy outputs.
+#include "comm/world.h"
 #include "ssrt/npy.h"
 #include "ssrt/ssrt.h"
 #include "ssrt/weights.h"
@@ -62,7 +63,11 @@ struct AlignedBlock {
   }
 };
 
+/// Reports an error; once a distributed run has started, it ends the whole
+/// job so that no other rank waits on this one.
 int fail(const std::string &message) {
+  if (comm::worldActive())
+    comm::abortJob(message);
   std::fflush(stdout);
   std::fprintf(stderr, "error: %s\n", message.c_str());
   return 1;
@@ -91,6 +96,25 @@ int64_t numElements(const TensorSpec &t) {
   return n;
 }
 
+std::string fullTypeText(const TensorSpec &t) {
+  return typeText(t.fullShape, t.rank, t.dtype);
+}
+
+/// The pattern's every "%d" replaced by the world rank (never a printf
+/// format: the text may come from the command line).
+std::string withRank(const std::string &pattern, int worldRank) {
+  std::string s;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern.compare(i, 2, "%d") == 0) {
+      s += std::to_string(worldRank);
+      ++i;
+    } else {
+      s += pattern[i];
+    }
+  }
+  return s;
+}
+
 int64_t byteSize(const TensorSpec &t) {
   return numElements(t) * static_cast<int64_t>(dtypeSize(t.dtype));
 }
@@ -113,9 +137,11 @@ const char *kUsage =
     "          [--threads N] [--warmup N] [--iterations N] [--print-arena] "
     "[--help]\n"
     "\n"
-    "  --weights FILE       weights file (default: %s next to the program,\n"
+    "  --weights FILE       weights file, %%d standing for the world rank\n"
+    "                       (default: %s next to the program,\n"
     "                       then in its parent directory)\n"
-    "  --input NAME=FILE    a model input as .npy; every input exactly once\n"
+    "  --input NAME=FILE    a whole model input as .npy; every input exactly\n"
+    "                       once, the same on every rank\n"
     "  --output-dir DIR     where NAME.npy outputs go (default: .)\n"
     "  --threads N          worker threads (default: 1)\n"
     "  --warmup N           untimed steps before the timed ones (default: 0)\n"
@@ -125,14 +151,20 @@ const char *kUsage =
     "that\n";
 
 void printHelp(const char *program, const ProgramSpec &spec) {
-  std::printf(kUsage, program, spec.weightsFile ? spec.weightsFile : "");
-  std::printf("\nmodel %s, rank %d of %d, plan %s\n",
-              spec.modelName ? spec.modelName : "?", spec.rank, spec.worldSize,
+  std::printf(kUsage, program,
+              spec.weightsFilePattern ? spec.weightsFilePattern : "");
+  std::string ranks;
+  for (int i = 0; i < spec.numRanks; ++i)
+    ranks += (i ? ", " : "") + std::to_string(spec.ranks[i].worldRank);
+  std::printf("\nmodel %s, rank%s %s of %d, plan %s\n",
+              spec.modelName ? spec.modelName : "?",
+              spec.numRanks == 1 ? "" : "s", ranks.c_str(), spec.worldSize,
               spec.planFingerprint ? spec.planFingerprint : "?");
+  if (spec.worldSize > 1)
+    std::printf("run under mpirun with %d processes in all\n", spec.worldSize);
   for (int i = 0; i < spec.numInputs; ++i) {
     const TensorSpec &t = spec.inputs[i];
-    std::printf("  input  %s: %s\n", t.name,
-                typeText(t.shape, t.rank, t.dtype).c_str());
+    std::printf("  input  %s: %s\n", t.name, fullTypeText(t).c_str());
   }
   for (int i = 0; i < spec.numOutputs; ++i) {
     const TensorSpec &t = spec.outputs[i];
@@ -273,10 +305,11 @@ bool isRegularFile(const std::string &path) {
 }
 
 bool loadWeights(const std::string &explicitPath, const char *argv0,
-                 const ProgramSpec &spec, AlignedBlock &weights,
-                 std::string &error) {
-  std::string path = explicitPath;
-  const std::string file = spec.weightsFile ? spec.weightsFile : "";
+                 const ProgramSpec &spec, const RankSpec &self,
+                 AlignedBlock &weights, std::string &error) {
+  std::string path = withRank(explicitPath, self.worldRank);
+  const std::string file = withRank(
+      spec.weightsFilePattern ? spec.weightsFilePattern : "", self.worldRank);
   if (path.empty()) {
     std::string dir = executableDir(argv0);
     std::string beside = dir + "/" + file, parent = dir + "/../" + file;
@@ -327,11 +360,11 @@ bool loadWeights(const std::string &explicitPath, const char *argv0,
     return false;
   }
   uint64_t checksum = fnv1a64(weights.memory.get(), weights.size);
-  if (checksum != spec.weightsChecksum) {
+  if (checksum != self.weightsChecksum) {
     char text[128];
     std::snprintf(text, sizeof(text),
                   ": checksum mismatch (expected 0x%016llx, got 0x%016llx)",
-                  static_cast<unsigned long long>(spec.weightsChecksum),
+                  static_cast<unsigned long long>(self.weightsChecksum),
                   static_cast<unsigned long long>(checksum));
     error = "weights file " + inQuotes(path) + text +
             "; was it produced with this program?";
@@ -340,11 +373,19 @@ bool loadWeights(const std::string &explicitPath, const char *argv0,
   return true;
 }
 
-/// Reads and checks every --input against the spec; `arrays[i]` receives the
-/// data for spec.inputs[i].
+/// Whether this program reads input `t` at all: a rank may hold an empty
+/// box of an input, or none (negative arena offset), and still checks it.
+bool readsInput(const TensorSpec &t) {
+  return t.arenaOffset >= 0 && numElements(t) > 0;
+}
+
+/// Reads and checks every --input against the spec; `boxes[i]` receives this
+/// rank's box of spec.inputs[i]. Every file is checked whole (header, size),
+/// but only the box's bytes are read.
 bool loadInputs(const Options &opt, const ProgramSpec &spec,
-                std::vector<NpyArray> &arrays, std::string &error) {
-  arrays.assign(static_cast<size_t>(spec.numInputs), NpyArray());
+                const RankSpec &self, std::vector<std::vector<char>> &boxes,
+                std::string &error) {
+  boxes.assign(static_cast<size_t>(spec.numInputs), std::vector<char>());
   std::vector<bool> given(static_cast<size_t>(spec.numInputs), false);
   for (const auto &[name, file] : opt.inputs) {
     int index = -1;
@@ -365,39 +406,76 @@ bool loadInputs(const Options &opt, const ProgramSpec &spec,
     }
     given[index] = true;
     const TensorSpec &t = spec.inputs[index];
-    NpyArray &array = arrays[index];
+    NpyHeader header;
     std::string readError;
-    if (!readNpy(file, array, readError)) {
+    if (!readNpyHeader(file, header, readError)) {
       error = "input " + inQuotes(name) + ": " + readError;
       return false;
     }
     bool sameShape =
-        static_cast<int>(array.shape.size()) == t.rank &&
-        std::equal(array.shape.begin(), array.shape.end(), t.shape);
-    if (!sameShape || array.dtype != t.dtype) {
+        static_cast<int>(header.shape.size()) == t.rank &&
+        std::equal(header.shape.begin(), header.shape.end(), t.fullShape);
+    if (!sameShape || header.dtype != t.dtype) {
       error = "input " + inQuotes(name) + ": expected shape " +
-              typeText(t.shape, t.rank, t.dtype) + ", got " +
-              typeText(array.shape.data(), static_cast<int>(array.shape.size()),
-                       array.dtype) +
+              fullTypeText(t) + ", got " +
+              typeText(header.shape.data(),
+                       static_cast<int>(header.shape.size()), header.dtype) +
               " from " + file;
+      return false;
+    }
+    if (!readsInput(t))
+      continue;
+    const int64_t noOffsets[kMaxRank] = {};
+    const int64_t *offsets =
+        self.inputOffsets ? self.inputOffsets + index * kMaxRank : noOffsets;
+    for (int d = 0; d < t.rank; ++d)
+      if (offsets[d] < 0 || offsets[d] > t.fullShape[d] - t.shape[d]) {
+        error = "program spec: input " + inQuotes(name) + ": box " +
+                shapeText(t.shape, t.rank) + " at offsets " +
+                shapeText(offsets, t.rank) + " of world rank " +
+                std::to_string(self.worldRank) + " is outside its shape " +
+                shapeText(t.fullShape, t.rank);
+        return false;
+      }
+    boxes[index].resize(static_cast<size_t>(byteSize(t)));
+    if (!readNpyBox(file, header, offsets, t.shape, boxes[index].data(),
+                    readError)) {
+      error = "input " + inQuotes(name) + ": " + readError;
       return false;
     }
   }
   for (int i = 0; i < spec.numInputs; ++i)
     if (!given[i]) {
       const TensorSpec &t = spec.inputs[i];
-      error = "input " + inQuotes(t.name) + " (shape " +
-              typeText(t.shape, t.rank, t.dtype) +
+      error = "input " + inQuotes(t.name) + " (shape " + fullTypeText(t) +
               ") not given; pass --input " + t.name + "=FILE.npy";
       return false;
     }
   return true;
 }
 
-bool checkPlacement(const ProgramSpec &spec, std::string &error) {
+/// Checks what the program spec says about itself, before anything runs.
+bool checkSpec(const ProgramSpec &spec, std::string &error) {
+  if (!spec.step) {
+    error = "program spec has no step function";
+    return false;
+  }
+  if (spec.worldSize < 1 || spec.numRanks < 1 || !spec.ranks) {
+    error = "program spec: world size " + std::to_string(spec.worldSize) +
+            " with " + std::to_string(spec.numRanks) +
+            " ranks; needs at least one of each";
+    return false;
+  }
+  if (spec.worldSize == 1 &&
+      (spec.numRanks != 1 || spec.ranks[0].worldRank != 0)) {
+    error = "program spec: a single-rank program must run world rank 0 only";
+    return false;
+  }
   auto check = [&](const TensorSpec &t, const char *kind) {
+    bool placed = t.arenaOffset >= 0 || std::string(kind) == "output";
     if (t.rank < 0 || t.rank > kMaxRank || dtypeSize(t.dtype) == 0 ||
-        t.arenaOffset < 0 || t.arenaOffset + byteSize(t) > spec.arenaBytes) {
+        (placed && (t.arenaOffset < 0 ||
+                    t.arenaOffset + byteSize(t) > spec.arenaBytes))) {
       error = std::string("program spec: ") + kind + " " + inQuotes(t.name) +
               " does not fit in the " + std::to_string(spec.arenaBytes) +
               "-byte arena";
@@ -427,7 +505,15 @@ std::string outputFileName(const char *name) {
   return s + ".npy";
 }
 
+double median(std::vector<double> sorted) {
+  std::sort(sorted.begin(), sorted.end());
+  size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
 int run(int argc, char **argv, const ProgramSpec &spec) {
+  // Usage errors and --help need no MPI: every rank gets the same command
+  // line, and mpirun ends the job when a rank exits non-zero before joining.
   Options opt;
   std::string error;
   if (!parseArgs(argc, argv, spec, opt, error))
@@ -437,9 +523,7 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
     printHelp(program, spec);
     return 0;
   }
-  if (!spec.step)
-    return fail("program spec has no step function");
-  if (!checkPlacement(spec, error))
+  if (!checkSpec(spec, error))
     return fail(error);
 
   omp_set_num_threads(opt.threads);
@@ -461,13 +545,26 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
       return 0;
   }
 
-  std::vector<NpyArray> inputs;
-  if (!loadInputs(opt, spec, inputs, error))
+  // From here on, in a distributed run, any failure ends every rank.
+  const bool distributed = spec.worldSize > 1;
+  const RankSpec *self = &spec.ranks[0];
+  if (distributed) {
+    comm::initWorld(&argc, &argv);
+    self = comm::joinWorld(spec);
+    if (!self)
+      return 1;
+  } else {
+    comm::createGroups(spec.numGroups, spec.groups);
+  }
+  const StepContext context{self->worldRank, self};
+
+  std::vector<std::vector<char>> inputs;
+  if (!loadInputs(opt, spec, *self, inputs, error))
     return fail(error);
 
   AlignedBlock weights;
   if (spec.weightsBytes > 0 &&
-      !loadWeights(opt.weightsPath, argv[0], spec, weights, error))
+      !loadWeights(opt.weightsPath, argv[0], spec, *self, weights, error))
     return fail(error);
 
   // The planner may reuse input buffers once they are dead, so every step
@@ -475,34 +572,40 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
   auto placeInputs = [&]() {
     for (int i = 0; i < spec.numInputs; ++i) {
       const TensorSpec &t = spec.inputs[i];
-      if (!inputs[i].data.empty())
-        std::memcpy(arena.memory.get() + t.arenaOffset, inputs[i].data.data(),
-                    inputs[i].data.size());
+      if (!inputs[i].empty())
+        std::memcpy(arena.memory.get() + t.arenaOffset, inputs[i].data(),
+                    inputs[i].size());
     }
   };
   for (int i = 0; i < opt.warmup; ++i) {
     placeInputs();
-    spec.step(arena.memory.get(), weights.memory.get());
+    spec.step(arena.memory.get(), weights.memory.get(), context);
   }
+  // Ranks leave the warm-up at different times; the first timed step should
+  // not count one rank's wait for another.
+  comm::worldBarrier();
   std::vector<double> latencies;
   latencies.reserve(static_cast<size_t>(opt.iterations));
   for (int i = 0; i < opt.iterations; ++i) {
     placeInputs();
     auto start = std::chrono::steady_clock::now();
-    spec.step(arena.memory.get(), weights.memory.get());
+    spec.step(arena.memory.get(), weights.memory.get(), context);
     auto stop = std::chrono::steady_clock::now();
     latencies.push_back(
         std::chrono::duration<double, std::milli>(stop - start).count());
   }
   if (opt.iterations > 1) {
-    std::vector<double> sorted = latencies;
-    std::sort(sorted.begin(), sorted.end());
-    size_t n = sorted.size();
-    double median =
-        n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-    std::printf("latency_ms median %.4f min %.4f max %.4f iterations %d\n",
-                median, sorted.front(), sorted.back(), opt.iterations);
-    std::fflush(stdout);
+    // Over several ranks each figure is the slowest rank's: a step is only
+    // done when every rank is.
+    double stats[3] = {median(latencies),
+                       *std::min_element(latencies.begin(), latencies.end()),
+                       *std::max_element(latencies.begin(), latencies.end())};
+    comm::maxOverWorld(stats, 3);
+    if (self->worldRank == 0) {
+      std::printf("latency_ms median %.4f min %.4f max %.4f iterations %d\n",
+                  stats[0], stats[1], stats[2], opt.iterations);
+      std::fflush(stdout);
+    }
   }
 
   if (spec.numOutputs > 0) {
@@ -519,6 +622,7 @@ int run(int argc, char **argv, const ProgramSpec &spec) {
                   arena.memory.get() + t.arenaOffset, error))
       return fail("output " + inQuotes(t.name) + ": " + error);
   }
+  comm::finalizeWorld();
   return 0;
 }
 

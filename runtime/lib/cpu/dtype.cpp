@@ -12,14 +12,24 @@ namespace ssrt {
 
 namespace cpu {
 
+namespace {
+FatalErrorHandler fatalErrorHandler = nullptr;
+} // namespace
+
+void setFatalErrorHandler(FatalErrorHandler handler) {
+  fatalErrorHandler = handler;
+}
+
 void fatalError(const char *format, ...) {
-  std::fflush(stdout);
-  std::fputs("error: ", stderr);
+  char text[1024];
   va_list args;
   va_start(args, format);
-  std::vfprintf(stderr, format, args);
+  std::vsnprintf(text, sizeof(text), format, args);
   va_end(args);
-  std::fputc('\n', stderr);
+  if (fatalErrorHandler)
+    fatalErrorHandler(text);
+  std::fflush(stdout);
+  std::fprintf(stderr, "error: %s\n", text);
   std::exit(1);
 }
 

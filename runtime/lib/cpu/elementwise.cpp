@@ -1,4 +1,4 @@
-// Elementwise kernels: unary maps, broadcasting binary ops, where and
+// Elementwise kernels: unary maps, scale, broadcasting binary ops, where and
 // broadcastTo, all built on the merged strided iteration.
 #include "fatal_error.h"
 #include "multiversion.h"
@@ -71,6 +71,22 @@ void unary(UnaryOp op, const float *x, float *y, int64_t n, float alpha,
            float beta) {
   parallelRanges(n, 4, [&](int64_t begin, int64_t end) {
     unaryRange(op, x + begin, y + begin, end - begin, alpha, beta);
+  });
+}
+
+namespace {
+
+SSRT_MULTIVERSION
+void scaleRange(const float *x, float *y, int64_t n, float factor) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = x[i] * factor;
+}
+
+} // namespace
+
+void scale(const float *x, float *y, int64_t n, float factor) {
+  parallelRanges(n, 1, [&](int64_t begin, int64_t end) {
+    scaleRange(x + begin, y + begin, end - begin, factor);
   });
 }
 

@@ -1,5 +1,6 @@
-// Data movement kernels: strided copy (transpose, slice, broadcast), concat,
-// split, gather and pad. They move bytes, so they serve every dtype.
+// Data movement kernels: strided copy (transpose, slice, broadcast), box
+// insertion, concat, split, gather and pad. They move bytes, so they serve
+// every dtype.
 #include "fatal_error.h"
 #include "ssrt/kernels.h"
 #include "strided_copy.h"
@@ -20,13 +21,18 @@ namespace {
 // elements stay in L1 while being read across and written along.
 constexpr int64_t kTile = 32;
 
+/// Copies row by row; the destination's inner stride is 1 except when
+/// insertBox writes a box whose inner dims have size 1.
 template <typename T>
 void copyRows(const StridedSpace<2> &s, const T *src, T *dst) {
-  const int64_t ss = s.innerStride(1);
+  const int64_t ds = s.innerStride(0), ss = s.innerStride(1);
   cpu::forEachRow(s, [&](const int64_t *offsets, int64_t count) {
     T *o = dst + offsets[0];
     const T *p = src + offsets[1];
-    if (ss == 1) {
+    if (ds != 1) {
+      for (int64_t i = 0; i < count; ++i)
+        o[i * ds] = p[i * ss];
+    } else if (ss == 1) {
       std::memcpy(o, p, static_cast<size_t>(count) * sizeof(T));
     } else if (ss == 0) {
       const T v = *p;
@@ -103,6 +109,22 @@ void copyStridedTyped(const T *src, const int64_t *srcStrides, T *dst,
       if (s.strides[1][d] == 1 && s.shape[d] >= 4)
         return copyTiled(s, d, src, dst);
   }
+  copyRows(s, src, dst);
+}
+
+/// The dense src of `shape` into dst, which points at the box's first
+/// element inside an array of `outShape`.
+template <typename T>
+void insertBoxTyped(const T *src, T *dst, const int64_t *shape,
+                    const int64_t *outShape, int rank) {
+  int64_t srcStrides[kMaxDims], dstStrides[kMaxDims];
+  cpu::contiguousStrides(shape, rank, srcStrides);
+  cpu::contiguousStrides(outShape, rank, dstStrides);
+  const int64_t *strides[2] = {dstStrides, srcStrides};
+  StridedSpace<2> s = cpu::mergeDims<2>(shape, rank, strides);
+  for (int d = 0; d < s.rank; ++d)
+    if (s.shape[d] == 0)
+      return;
   copyRows(s, src, dst);
 }
 
@@ -183,6 +205,40 @@ void slice(const void *x, void *y, const int64_t *inShape,
   }
   cpu::copyStrided(static_cast<const char *>(x) + base * int64_t(elemSize),
                    srcStrides, y, outShape, rank, elemSize);
+}
+
+void insertBox(const void *x, void *y, const int64_t *inShape,
+               const int64_t *outShape, const int64_t *offsets, int rank,
+               size_t elemSize) {
+  if (rank > kMaxDims)
+    cpu::fatalError("ssrt: rank %d exceeds the supported %d", rank, kMaxDims);
+  int64_t outStrides[kMaxDims];
+  cpu::contiguousStrides(outShape, rank, outStrides);
+  int64_t base = 0;
+  for (int d = 0; d < rank; ++d) {
+    if (offsets[d] < 0 || offsets[d] + inShape[d] > outShape[d])
+      cpu::fatalError("ssrt: insertBox: box of size %lld at offset %lld in "
+                      "dim %d does not fit in size %lld",
+                      static_cast<long long>(inShape[d]),
+                      static_cast<long long>(offsets[d]), d,
+                      static_cast<long long>(outShape[d]));
+    base += offsets[d] * outStrides[d];
+  }
+  char *dst = static_cast<char *>(y) + base * int64_t(elemSize);
+  switch (elemSize) {
+#define SSRT_INSERT_CASE(N)                                                    \
+  case N:                                                                      \
+    return insertBoxTyped(static_cast<const ElementOfSize<N> *>(x),            \
+                          reinterpret_cast<ElementOfSize<N> *>(dst), inShape,  \
+                          outShape, rank);
+    SSRT_INSERT_CASE(1)
+    SSRT_INSERT_CASE(2)
+    SSRT_INSERT_CASE(4)
+    SSRT_INSERT_CASE(8)
+#undef SSRT_INSERT_CASE
+  default:
+    cpu::fatalError("ssrt: insertBox with element size %zu", elemSize);
+  }
 }
 
 void concat(const void *const *inputs, const int64_t *axisSizes, int n, void *y,

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -178,8 +179,12 @@ const char *npyDescr(DType dtype) {
   return "";
 }
 
-bool parseNpy(const char *bytes, size_t size, NpyArray &out,
-              std::string &error) {
+namespace {
+
+/// Checks the magic string and version at the start of a file image and
+/// finds where the header dict starts and ends (the data follows).
+bool headerExtent(const char *bytes, size_t size, size_t &headerStart,
+                  size_t &headerEnd, std::string &error) {
   const unsigned char *u = reinterpret_cast<const unsigned char *>(bytes);
   if (size < kMagicSize + 2 || std::memcmp(bytes, kMagic, kMagicSize) != 0) {
     error = "not a .npy file (bad magic string)";
@@ -196,19 +201,29 @@ bool parseNpy(const char *bytes, size_t size, NpyArray &out,
             std::to_string(u[7]);
     return false;
   }
-  const size_t headerStart = kMagicSize + 2 + lengthBytes;
+  headerStart = kMagicSize + 2 + lengthBytes;
   if (size < headerStart) {
     error = "truncated .npy header";
     return false;
   }
-  const size_t headerLength =
-      readLittleEndian(u + kMagicSize + 2, static_cast<int>(lengthBytes));
-  if (headerLength > size - headerStart) {
+  headerEnd = headerStart + readLittleEndian(u + kMagicSize + 2,
+                                             static_cast<int>(lengthBytes));
+  return true;
+}
+
+/// Parses the header of a file image whose first `size` bytes are in
+/// `bytes`; the data need not be there.
+bool parseHeader(const char *bytes, size_t size, NpyHeader &out,
+                 std::string &error) {
+  size_t headerStart = 0, headerEnd = 0;
+  if (!headerExtent(bytes, size, headerStart, headerEnd, error))
+    return false;
+  if (headerEnd > size) {
     error = "truncated .npy header";
     return false;
   }
 
-  HeaderParser parser(bytes + headerStart, headerLength);
+  HeaderParser parser(bytes + headerStart, headerEnd - headerStart);
   std::string descr;
   bool fortranOrder = false;
   bool haveDescr = false, haveOrder = false, haveShape = false;
@@ -263,23 +278,28 @@ bool parseNpy(const char *bytes, size_t size, NpyArray &out,
     error = "Fortran-order arrays are not supported (save in C order)";
     return false;
   }
-  DType dtype;
-  if (!dtypeFromDescr(descr, dtype)) {
+  if (!dtypeFromDescr(descr, out.dtype)) {
     error = "unsupported dtype '" + descr +
             "' (supported: <f4, <i8, <i4, |b1, |u1, |i1)";
     return false;
   }
+  out.shape = std::move(shape);
+  out.dataOffset = headerEnd;
+  return true;
+}
 
-  const size_t elemSize = dtypeSize(dtype);
-  const size_t dataSize = size - headerStart - headerLength;
+/// Checks that the `dataSize` bytes after the header are exactly the array.
+bool checkDataSize(const NpyHeader &header, uint64_t dataSize,
+                   std::string &error) {
+  const size_t elemSize = dtypeSize(header.dtype);
   // Every dimension fits the file only if the product does; check as we go
   // so that absurd shapes cannot overflow.
   // A zero dimension empties the array whatever the others are.
   bool empty = false;
-  for (int64_t d : shape)
+  for (int64_t d : header.shape)
     empty |= d == 0;
   uint64_t count = empty ? 0 : 1;
-  for (int64_t d : shape) {
+  for (int64_t d : header.shape) {
     if (empty)
       break;
     if (count > dataSize / static_cast<uint64_t>(d)) {
@@ -299,28 +319,168 @@ bool parseNpy(const char *bytes, size_t size, NpyArray &out,
             " trailing bytes after the .npy data";
     return false;
   }
-  out.dtype = dtype;
-  out.shape = std::move(shape);
-  out.data.assign(bytes + headerStart + headerLength, bytes + size);
   return true;
 }
 
-bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
+/// Opens `path` for reading if it is a regular file; sets `size`.
+std::FILE *openRegularFile(const std::string &path, uint64_t &size,
+                           std::string &error) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
+    return nullptr;
   }
   if (!S_ISREG(info.st_mode)) {
     error = "cannot read " + path + ": not a regular file";
-    return false;
+    return nullptr;
   }
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f) {
     error = "cannot read " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  size = static_cast<uint64_t>(info.st_size);
+  return f;
+}
+
+std::string shapeText(const int64_t *shape, size_t rank) {
+  std::string s = "[";
+  for (size_t d = 0; d < rank; ++d)
+    s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + "]";
+}
+
+} // namespace
+
+bool parseNpy(const char *bytes, size_t size, NpyArray &out,
+              std::string &error) {
+  NpyHeader header;
+  if (!parseHeader(bytes, size, header, error) ||
+      !checkDataSize(header, size - header.dataOffset, error))
+    return false;
+  out.dtype = header.dtype;
+  out.shape = std::move(header.shape);
+  out.data.assign(bytes + header.dataOffset, bytes + size);
+  return true;
+}
+
+bool readNpyHeader(const std::string &path, NpyHeader &out,
+                   std::string &error) {
+  uint64_t fileSize = 0;
+  std::FILE *f = openRegularFile(path, fileSize, error);
+  if (!f)
+    return false;
+  // The fixed prefix gives the header's length; then read exactly the header.
+  std::vector<char> bytes(
+      static_cast<size_t>(std::min<uint64_t>(fileSize, kMagicSize + 2 + 4)));
+  size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
+  std::string parseError;
+  size_t headerStart = 0, headerEnd = 0;
+  bool ok = got == bytes.size();
+  if (ok &&
+      headerExtent(bytes.data(), bytes.size(), headerStart, headerEnd,
+                   parseError) &&
+      headerEnd <= fileSize) {
+    size_t prefix = bytes.size();
+    bytes.resize(headerEnd);
+    got = std::fread(bytes.data() + prefix, 1, headerEnd - prefix, f);
+    ok = got == headerEnd - prefix;
+  }
+  std::fclose(f);
+  if (!ok) {
+    error = "cannot read " + path + ": short read";
     return false;
   }
-  std::vector<char> bytes(static_cast<size_t>(info.st_size));
+  if (!parseHeader(bytes.data(), bytes.size(), out, parseError) ||
+      !checkDataSize(out, fileSize - out.dataOffset, parseError)) {
+    error = path + ": " + parseError;
+    return false;
+  }
+  return true;
+}
+
+bool readNpyBox(const std::string &path, const NpyHeader &header,
+                const int64_t *offsets, const int64_t *boxShape, void *out,
+                std::string &error) {
+  const size_t rank = header.shape.size();
+  const int64_t *shape = header.shape.data();
+  bool empty = false;
+  for (size_t d = 0; d < rank; ++d) {
+    if (offsets[d] < 0 || boxShape[d] < 0 ||
+        offsets[d] > shape[d] - boxShape[d]) {
+      error = path + ": box " + shapeText(boxShape, rank) + " at offsets " +
+              shapeText(offsets, rank) + " is outside the array's shape " +
+              shapeText(shape, rank);
+      return false;
+    }
+    empty |= boxShape[d] == 0;
+  }
+  if (empty)
+    return true;
+
+  // The box is a set of equal runs of contiguous elements: dims after the
+  // last one the box cuts are taken whole, so each run spans that dim's cut
+  // times everything inside it.
+  const int64_t elemSize = static_cast<int64_t>(dtypeSize(header.dtype));
+  int cut = -1;
+  for (size_t d = 0; d < rank; ++d)
+    if (boxShape[d] != shape[d])
+      cut = static_cast<int>(d);
+  std::vector<int64_t> strides(rank);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  int64_t runElements = cut < 0 ? stride : boxShape[cut] * strides[cut];
+  int64_t firstRun = 0;
+  for (int d = 0; d <= cut; ++d)
+    firstRun += offsets[d] * strides[d];
+
+  uint64_t fileSize = 0;
+  std::FILE *f = openRegularFile(path, fileSize, error);
+  if (!f)
+    return false;
+  // Runs of a box cut in a late dim are short and close together: a large
+  // stdio buffer turns most of their seeks into pointer moves.
+  std::vector<char> buffer(1 << 20);
+  std::setvbuf(f, buffer.data(), _IOFBF, buffer.size());
+  std::vector<int64_t> index(cut > 0 ? cut : 0, 0);
+  char *dst = static_cast<char *>(out);
+  const size_t runBytes = static_cast<size_t>(runElements * elemSize);
+  bool ok = true;
+  while (ok) {
+    int64_t run = firstRun;
+    for (int d = 0; d < cut; ++d)
+      run += index[d] * strides[d];
+    off_t position = static_cast<off_t>(header.dataOffset) +
+                     static_cast<off_t>(run) * elemSize;
+    ok = fseeko(f, position, SEEK_SET) == 0 &&
+         std::fread(dst, 1, runBytes, f) == runBytes;
+    dst += runBytes;
+    int d = cut - 1;
+    for (; d >= 0; --d) {
+      if (++index[d] < boxShape[d])
+        break;
+      index[d] = 0;
+    }
+    if (d < 0)
+      break;
+  }
+  std::fclose(f);
+  if (!ok) {
+    error = "cannot read " + path + ": short read";
+    return false;
+  }
+  return true;
+}
+
+bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
+  uint64_t fileSize = 0;
+  std::FILE *f = openRegularFile(path, fileSize, error);
+  if (!f)
+    return false;
+  std::vector<char> bytes(static_cast<size_t>(fileSize));
   size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
   if (got != bytes.size()) {

@@ -33,8 +33,10 @@ namespace {
 // It then scribbles over its inputs, as a planner reusing dead buffers may.
 int stepCount = 0;
 
-void fakeStep(char *arena, const char *weights) {
+void fakeStep(char *arena, const char *weights, const StepContext &context) {
   ++stepCount;
+  REQUIRE(context.worldRank == 0);
+  REQUIRE(context.rank->worldRank == 0);
   const float *x = reinterpret_cast<const float *>(arena);
   const int64_t *ids = reinterpret_cast<const int64_t *>(arena + 64);
   float *y = reinterpret_cast<float *>(arena + 128);
@@ -47,31 +49,41 @@ void fakeStep(char *arena, const char *weights) {
 }
 
 const TensorSpec kInputs[] = {
-    {"x", DType::F32, 2, {2, 3}, 0},
-    {"ids", DType::I64, 1, {2}, 64},
+    {"x", DType::F32, 2, {2, 3}, 0, {2, 3}},
+    {"ids", DType::I64, 1, {2}, 64, {2}},
 };
 const TensorSpec kOutputs[] = {
-    {"y", DType::F32, 2, {2, 3}, 128},
-    {"out/sum:0", DType::I64, 0, {}, 256},
+    {"y", DType::F32, 2, {2, 3}, 128, {2, 3}},
+    {"out/sum:0", DType::I64, 0, {}, 256, {}},
 };
 
 const std::vector<float> kWeights = {2.0f, 0.0f, 0.0f, 0.0f};
 
-ProgramSpec makeSpec(const char *weightsFile) {
+// One group of one member, which a single-rank program may still name.
+const int kSelf[] = {0};
+const GroupSpec kGroups[] = {{1, kSelf}};
+
+// A single-rank program holds every input whole (no box offsets).
+RankSpec kRanks[] = {{0, 0, nullptr, nullptr, nullptr}};
+
+ProgramSpec makeSpec(const char *weightsFilePattern) {
+  kRanks[0].weightsChecksum =
+      fnv1a64(kWeights.data(), kWeights.size() * sizeof(float));
   ProgramSpec spec{};
   spec.modelName = "fake";
   spec.planFingerprint = "0123abcd";
-  spec.rank = 0;
   spec.worldSize = 1;
   spec.arenaBytes = 320;
   spec.weightsBytes = static_cast<int64_t>(kWeights.size() * sizeof(float));
-  spec.weightsChecksum =
-      fnv1a64(kWeights.data(), kWeights.size() * sizeof(float));
-  spec.weightsFile = weightsFile;
+  spec.weightsFilePattern = weightsFilePattern;
   spec.numInputs = 2;
   spec.inputs = kInputs;
   spec.numOutputs = 2;
   spec.outputs = kOutputs;
+  spec.numGroups = 1;
+  spec.groups = kGroups;
+  spec.numRanks = 1;
+  spec.ranks = kRanks;
   spec.step = fakeStep;
   return spec;
 }
@@ -252,9 +264,12 @@ TEST_CASE("driver finds weights next to the executable or one level up",
   REQUIRE(n > 0);
   exe[n] = '\0';
   fs::path exeDir = fs::path(exe).parent_path();
+  // The pattern's %d is the world rank, 0 here.
+  std::string pattern =
+      "ssrt-driver-test-" + std::to_string(getpid()) + "-rank%d.weights";
   std::string name =
-      "ssrt-driver-test-" + std::to_string(getpid()) + ".weights";
-  ProgramSpec spec = makeSpec(name.c_str());
+      "ssrt-driver-test-" + std::to_string(getpid()) + "-rank0.weights";
+  ProgramSpec spec = makeSpec(pattern.c_str());
   std::vector<std::string> args =
       std::vector<std::string>{"--output-dir", ws.path("o")} + ws.inputArgs();
 
@@ -274,11 +289,93 @@ TEST_CASE("driver finds weights next to the executable or one level up",
   }
 }
 
+TEST_CASE("driver replaces %d in --weights by the world rank", "[driver]") {
+  Workspace ws;
+  ProgramSpec spec = makeSpec("model.weights");
+  std::string pattern = ws.path("model%d.weights");
+  Workspace::writeFile(ws.path("model0.weights"), kWeights.data(),
+                       kWeights.size() * sizeof(float));
+  Result r = runDriver(std::vector<std::string>{"--weights", pattern,
+                                                "--output-dir", ws.path("o")} +
+                           ws.inputArgs(),
+                       spec);
+  INFO(r.err);
+  CHECK(r.rc == 0);
+}
+
+namespace {
+
+// A program holding a box of its input: the last two columns of row 1 of a
+// [3, 4] input "m", and nothing of "unused" (negative arena offset), which
+// must still be given and valid.
+std::vector<float> boxSeen;
+
+void boxStep(char *arena, const char *, const StepContext &) {
+  const float *box = reinterpret_cast<const float *>(arena);
+  boxSeen.assign(box, box + 2);
+}
+
+const TensorSpec kBoxInputs[] = {
+    {"m", DType::F32, 2, {1, 2}, 0, {3, 4}},
+    {"unused", DType::I64, 1, {2}, -1, {2}},
+};
+const int64_t kBoxOffsets[2 * kMaxRank] = {1, 2};
+const RankSpec kBoxRanks[] = {{0, 0, kBoxOffsets, nullptr, nullptr}};
+
+ProgramSpec makeBoxSpec() {
+  ProgramSpec spec{};
+  spec.modelName = "box";
+  spec.planFingerprint = "b0";
+  spec.worldSize = 1;
+  spec.arenaBytes = 64;
+  spec.weightsFilePattern = "none";
+  spec.numInputs = 2;
+  spec.inputs = kBoxInputs;
+  spec.numRanks = 1;
+  spec.ranks = kBoxRanks;
+  spec.step = boxStep;
+  return spec;
+}
+
+} // namespace
+
+TEST_CASE("driver reads only the rank's box of a full input", "[driver]") {
+  Workspace ws;
+  std::string error;
+  float m[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  int64_t ms[2] = {3, 4};
+  std::string mPath = ws.path("m.npy");
+  REQUIRE(writeNpy(mPath, DType::F32, ms, 2, m, error));
+  ProgramSpec spec = makeBoxSpec();
+  boxSeen.clear();
+  Result r =
+      runDriver({"--input", "m=" + mPath, "--input", "unused=" + ws.ids}, spec);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(boxSeen == std::vector<float>{6, 7});
+
+  // The full shape is what the file must have; inputs the rank does not
+  // read are still required and checked.
+  r = runDriver({"--input", "m=" + mPath}, spec);
+  CHECK(r.rc == 1);
+  CHECK(r.err == "error: input \"unused\" (shape [2] int64) not given; "
+                 "pass --input unused=FILE.npy\n");
+  r = runDriver({"--input", "m=" + ws.x, "--input", "unused=" + ws.ids}, spec);
+  CHECK(r.rc == 1);
+  CHECK(r.err == "error: input \"m\": expected shape [3, 4] float32, got "
+                 "[2, 3] float32 from " +
+                     ws.x + "\n");
+  r = runDriver({"--input", "m=" + mPath, "--input", "unused=" + ws.x}, spec);
+  CHECK(r.rc == 1);
+  CHECK(r.err.find("input \"unused\": expected shape [2] int64") !=
+        std::string::npos);
+}
+
 TEST_CASE("driver without weights needs no file", "[driver]") {
   Workspace ws;
   ProgramSpec spec = makeSpec("absent.weights");
   spec.weightsBytes = 0;
-  spec.weightsChecksum = fnv1a64(nullptr, 0);
+  kRanks[0].weightsChecksum = fnv1a64(nullptr, 0);
   Result r = runDriver(std::vector<std::string>{"--output-dir", ws.path("o")} +
                            ws.inputArgs(),
                        spec);

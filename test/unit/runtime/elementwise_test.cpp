@@ -1,5 +1,6 @@
-// Tests of the elementwise kernels (unary, binary, where, cast, broadcastTo,
-// fill) against direct std:: formulas and naive broadcasting loops.
+// Tests of the elementwise kernels (unary, scale, binary, where, cast,
+// broadcastTo, fill) against direct std:: formulas and naive broadcasting
+// loops.
 #include "ssrt/kernels.h"
 #include "test_support.h"
 
@@ -123,6 +124,24 @@ TEST_CASE("unary ops on a large buffer (parallel path)", "[elementwise]") {
   for (size_t i = 0; i < x.size(); ++i)
     expected[i] = 1.0f / (1.0f + std::exp(-x[i]));
   requireClose(y, expected, 1e-6f);
+}
+
+TEST_CASE("scale multiplies, in place too", "[elementwise]") {
+  std::vector<float> x = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f};
+  std::vector<float> y(x.size());
+  scale(x.data(), y.data(), 5, 0.5f);
+  CHECK(y == std::vector<float>{0.5f, -1.0f, 0.25f, 0.0f, 1.5f});
+  scale(x.data(), x.data(), 5, -4.0f);
+  CHECK(x == std::vector<float>{-4.0f, 8.0f, -2.0f, -0.0f, -12.0f});
+  scale(x.data(), x.data(), 0, 2.0f); // nothing to do
+
+  // Large enough to split across threads; products of floats by a power of
+  // two are exact.
+  std::vector<float> big = randomFloats(100003, 9);
+  std::vector<float> out(big.size());
+  scale(big.data(), out.data(), static_cast<int64_t>(big.size()), 0.25f);
+  for (size_t i = 0; i < big.size(); ++i)
+    REQUIRE(out[i] == big[i] * 0.25f);
 }
 
 TEST_CASE("sigmoid saturates without overflow", "[elementwise]") {

@@ -1,5 +1,6 @@
-// Tests of the data movement kernels: transpose, concat/split, slice, gather
-// (including the out-of-range exit) and pad in every mode.
+// Tests of the data movement kernels: transpose, concat/split, slice and its
+// inverse insertBox, gather (including the out-of-range exit) and pad in
+// every mode.
 #include "ssrt/kernels.h"
 #include "test_support.h"
 
@@ -119,6 +120,83 @@ TEST_CASE("slice with positive and negative steps", "[layout]") {
       REQUIRE(y[i] == x[src]);
     }
   }
+}
+
+TEST_CASE("insertBox writes a box and leaves the rest alone", "[layout]") {
+  // A literal case: a [1, 2] box at (1, 1) of a [2, 3] array.
+  {
+    std::vector<int64_t> y = {-1, -1, -1, -1, -1, -1};
+    int64_t x[2] = {7, 8};
+    int64_t inShape[2] = {1, 2}, outShape[2] = {2, 3}, offsets[2] = {1, 1};
+    insertBox(x, y.data(), inShape, outShape, offsets, 2, sizeof(int64_t));
+    CHECK(y == std::vector<int64_t>{-1, -1, -1, -1, 7, 8});
+  }
+  Shape outShape = {4, 5, 6};
+  Shape outStrides = contiguousStrides(outShape);
+  struct Case {
+    Shape offsets, box;
+  };
+  std::vector<Case> cases = {
+      {{1, 0, 0}, {2, 5, 6}}, // whole rows: one contiguous run
+      {{0, 1, 2}, {4, 2, 3}}, // cut in every dim
+      {{3, 4, 5}, {1, 1, 1}}, // one element
+      {{0, 0, 3}, {4, 5, 1}}, // a column (strided inner writes)
+      {{2, 0, 0}, {1, 5, 6}}, // a slab
+      {{0, 0, 0}, {4, 5, 6}}, // everything
+      {{1, 2, 3}, {0, 2, 2}}, // empty
+  };
+  for (const Case &c : cases) {
+    INFO("box at " << c.offsets[0] << ", " << c.offsets[1] << ", "
+                   << c.offsets[2]);
+    for (size_t elemSize : {size_t(1), size_t(4), size_t(8)}) {
+      std::vector<uint8_t> x(static_cast<size_t>(count(c.box)) * elemSize);
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = static_cast<uint8_t>(i * 7 + 1);
+      const uint8_t fillByte = 0xee;
+      std::vector<uint8_t> y(static_cast<size_t>(count(outShape)) * elemSize,
+                             fillByte);
+      insertBox(x.data(), y.data(), c.box.data(), outShape.data(),
+                c.offsets.data(), 3, elemSize);
+      // Round trip: slicing the box back out gives x.
+      std::vector<uint8_t> back(x.size());
+      Shape steps = {1, 1, 1};
+      slice(y.data(), back.data(), outShape.data(), c.box.data(),
+            c.offsets.data(), steps.data(), 3, elemSize);
+      REQUIRE(back == x);
+      // Everything outside the box is untouched.
+      int64_t outside = 0;
+      for (int64_t i = 0; i < count(outShape); ++i) {
+        Shape idx = unravel(i, outShape);
+        bool inBox = true;
+        for (size_t d = 0; d < 3; ++d)
+          inBox &= idx[d] >= c.offsets[d] && idx[d] < c.offsets[d] + c.box[d];
+        if (inBox)
+          continue;
+        ++outside;
+        for (size_t b = 0; b < elemSize; ++b)
+          REQUIRE(y[dot(idx, outStrides) * elemSize + b] == fillByte);
+      }
+      CHECK(outside == count(outShape) - count(c.box));
+    }
+  }
+}
+
+TEST_CASE("insertBox of a scalar and of a large box (parallel path)",
+          "[layout]") {
+  float scalar = 3.5f, target = 0.0f;
+  insertBox(&scalar, &target, nullptr, nullptr, nullptr, 0, sizeof(float));
+  CHECK(target == 3.5f);
+
+  Shape outShape = {64, 1200}, box = {64, 600}, offsets = {0, 300};
+  auto x = randomFloats(count(box), 5);
+  std::vector<float> y(static_cast<size_t>(count(outShape)), -1.0f);
+  insertBox(x.data(), y.data(), box.data(), outShape.data(), offsets.data(), 2,
+            sizeof(float));
+  for (int64_t r = 0; r < 64; ++r)
+    for (int64_t c = 0; c < 1200; ++c) {
+      float want = c >= 300 && c < 900 ? x[r * 600 + c - 300] : -1.0f;
+      REQUIRE(y[r * 1200 + c] == want);
+    }
 }
 
 TEST_CASE("gather with negative indices of both index types", "[layout]") {

@@ -214,3 +214,98 @@ TEST_CASE("npy file errors name the file", "[npy]") {
       writeNpy("/nonexistent/dir/y.npy", DType::F32, nullptr, 0, &v, error));
   CHECK(error.find("/nonexistent/dir/y.npy") != std::string::npos);
 }
+
+TEST_CASE("npy box reads match slices of the whole array", "[npy]") {
+  Shape shape = {3, 4, 5};
+  std::vector<int32_t> values(static_cast<size_t>(count(shape)));
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<int32_t>(i);
+  std::string path = tempPath("box.npy");
+  std::string error;
+  REQUIRE(writeNpy(path, DType::I32, shape.data(), 3, values.data(), error));
+
+  NpyHeader header;
+  REQUIRE(readNpyHeader(path, header, error));
+  CHECK(header.dtype == DType::I32);
+  CHECK(header.shape == shape);
+  CHECK(header.dataOffset % 64 == 0);
+
+  struct Case {
+    Shape offsets, box;
+  };
+  std::vector<Case> cases = {
+      {{0, 0, 0}, {3, 4, 5}}, // whole: one run
+      {{1, 0, 0}, {2, 4, 5}}, // outer cut: one run
+      {{0, 1, 0}, {3, 2, 5}}, // middle cut: a run per outer index
+      {{0, 0, 2}, {3, 4, 2}}, // inner cut: a run per row
+      {{2, 3, 4}, {1, 1, 1}}, // one element
+      {{1, 1, 1}, {2, 3, 0}}, // empty
+  };
+  Shape strides = contiguousStrides(shape);
+  for (const Case &c : cases) {
+    INFO("box at " << c.offsets[0] << ", " << c.offsets[1] << ", "
+                   << c.offsets[2]);
+    std::vector<int32_t> box(static_cast<size_t>(count(c.box)), -1);
+    REQUIRE(readNpyBox(path, header, c.offsets.data(), c.box.data(), box.data(),
+                       error));
+    for (int64_t i = 0; i < count(c.box); ++i) {
+      Shape idx = unravel(i, c.box);
+      for (size_t d = 0; d < 3; ++d)
+        idx[d] += c.offsets[d];
+      REQUIRE(box[i] == values[dot(idx, strides)]);
+    }
+  }
+
+  Shape offsets = {2, 0, 0}, tooBig = {2, 4, 5};
+  std::vector<int32_t> box(40);
+  CHECK_FALSE(readNpyBox(path, header, offsets.data(), tooBig.data(),
+                         box.data(), error));
+  CHECK(error == path + ": box [2, 4, 5] at offsets [2, 0, 0] is outside the "
+                        "array's shape [3, 4, 5]");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("npy header reads reject what the whole-file reader rejects",
+          "[npy]") {
+  std::string error;
+  NpyHeader header;
+  CHECK_FALSE(readNpyHeader("/nonexistent/dir/x.npy", header, error));
+  CHECK(error ==
+        "cannot read /nonexistent/dir/x.npy: No such file or directory");
+
+  // A 0-d array, a version 2 header, and a truncated copy of each.
+  float scalar = 2.5f;
+  std::vector<char> image = encodeNpy(DType::F32, nullptr, 0, &scalar);
+  std::string path = tempPath("header.npy");
+  writeBytes(path, std::string(image.begin(), image.end()));
+  REQUIRE(readNpyHeader(path, header, error));
+  CHECK(header.shape.empty());
+  float read = 0;
+  REQUIRE(readNpyBox(path, header, nullptr, nullptr, &read, error));
+  CHECK(read == 2.5f);
+
+  writeBytes(path, std::string(image.begin(), image.end() - 1));
+  CHECK_FALSE(readNpyHeader(path, header, error));
+  CHECK(error == path + ": truncated .npy data (3 bytes after the header)");
+
+  std::string v2 =
+      npyImage("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }",
+               std::string(16, '\0'), 2);
+  writeBytes(path, v2);
+  REQUIRE(readNpyHeader(path, header, error));
+  CHECK(header.dtype == DType::I64);
+  CHECK(header.shape == Shape{2});
+  CHECK(header.dataOffset == v2.size() - 16);
+
+  for (size_t cut : {size_t(4), size_t(11), size_t(40)}) {
+    writeBytes(path, v2.substr(0, cut));
+    CHECK_FALSE(readNpyHeader(path, header, error));
+    INFO(error);
+    CHECK((error.find("truncated .npy header") != std::string::npos ||
+           error.find("bad magic") != std::string::npos));
+  }
+  writeBytes(path, v2 + "xx");
+  CHECK_FALSE(readNpyHeader(path, header, error));
+  CHECK(error == path + ": unexpected 2 trailing bytes after the .npy data");
+  std::remove(path.c_str());
+}
