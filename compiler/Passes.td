@@ -44,6 +44,20 @@ def GraphFuseConvActivation
   }];
 }
 
+def GraphSplitFusedLinear
+    : Pass<"graph-split-fused-linear", "mlir::ModuleOp"> {
+  let summary = "Split a linear layer whose output is split into one per part";
+  let description = [{
+    Exporters fuse the query, key and value projections into one MatMul or
+    Gemm whose output a Split cuts apart (GPT-2's c_attn). Tensor
+    parallelism must split each part by heads, which a contiguous split of
+    the fused output cannot do. This pass replaces `split(reshape?(linear(x,
+    W, b)))` along the output-feature axis by one linear per part, each with
+    its columns of W and b, so every part is an ordinary column-parallel
+    candidate. The tensor-parallel policy runs it first.
+  }];
+}
+
 def GraphPrintDimAnnotations
     : Pass<"graph-print-dim-annotations", "mlir::ModuleOp"> {
   let summary = "Report each op's dimension annotation as a remark";
@@ -61,12 +75,16 @@ def GraphPrintDimAnnotations
 def GraphPlanMemory : Pass<"graph-plan-memory", "mlir::ModuleOp"> {
   let summary = "Assign every tensor an offset in one static arena";
   let description = [{
-    Walks each function in order, computes the live range of every tensor
-    value (views such as reshape share their source's buffer and extend its
-    range), and places buffers with a greedy best-fit over the timeline.
-    Annotates each op with `ss.offsets` (one byte offset per result, or -1
-    for results that live in the weights blob) and the function with
-    `ss.arena_bytes`, the peak the rank allocates.
+    Walks each function (each rank function after dist-split-ranks) in
+    order, computes the live range of every tensor value (views such as
+    reshape share their source's buffer and extend its range), and places
+    buffers with a greedy best-fit over the timeline. Communication and
+    local dist ops get buffers like graph ops; a model input's buffer is the
+    box the rank reads of it (its `dist.slice`), and an input the function
+    never reads gets none. Annotates each op with `ss.offsets` (one byte
+    offset per result, or -1 for results that live in the weights blob) and
+    the function with `ss.arena_bytes`, the peak the rank allocates, and
+    `ss.input_offsets` / `ss.output_offsets` (-1 for an unread input).
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
@@ -149,6 +167,14 @@ def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
     per device, each holding that device's ops in order, the constants it
     uses, and the box slices of model inputs it reads. The output device's
     function returns the model outputs.
+
+    Every rank function keeps the model's arguments and their names, so all
+    programs take the same inputs. Each argument is read through at most one
+    `dist.slice` (the box the rank reads); several slices of one input on a
+    rank become a read of their bounding box plus local slices. The module
+    gets `dist.world_size` and `dist.output_device`. Rejects an op without a
+    device, an operand computed on another device, an argument used other
+    than by `dist.slice`, and an output not on the output device.
   }];
 }
 

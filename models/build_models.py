@@ -309,11 +309,31 @@ def parse_args(argv):
                              "(created if missing)")
     parser.add_argument("--only", action="append", choices=sorted(BUILDERS),
                         help="build only this model (repeatable; default: all)")
+    parser.add_argument("--decoder-size", metavar="LAYERS,HIDDEN,HEADS,BATCH,SEQ",
+                        help="size of gpt_decoder.onnx (default: "
+                             f"{LAYERS},{HIDDEN},{HEADS},{BATCH},{SEQ}); for "
+                             "compile-time measurements of large plans")
     return parser.parse_args(argv)
+
+
+def resize_decoder(text):
+    """Applies --decoder-size to the module-level decoder dimensions."""
+    global LAYERS, HIDDEN, HEADS, BATCH, SEQ, MAX_POS, HEAD_DIM
+    try:
+        layers, hidden, heads, batch, seq = (int(v) for v in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--decoder-size expects five integers, got '{text}'")
+    if min(layers, hidden, heads, batch, seq) < 1 or hidden % heads:
+        raise SystemExit(f"--decoder-size {text}: sizes must be positive and "
+                         "HEADS must divide HIDDEN")
+    LAYERS, HIDDEN, HEADS, BATCH, SEQ = layers, hidden, heads, batch, seq
+    MAX_POS, HEAD_DIM = max(SEQ, MAX_POS), hidden // heads
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.decoder_size:
+        resize_decoder(args.decoder_size)
     os.makedirs(args.outdir, exist_ok=True)
     for index, (filename, builder) in enumerate(BUILDERS.items()):
         if args.only and filename not in args.only:

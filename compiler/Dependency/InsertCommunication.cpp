@@ -23,6 +23,7 @@
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
 #include "Plan/Primitives.h"
+#include "Transform/SliceElements.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -102,48 +103,6 @@ SmallVector<int64_t> relativeOffsets(Box inner, Box outer) {
 
 IntegerAttr i64Attr(MLIRContext *context, int64_t value) {
   return IntegerAttr::get(IntegerType::get(context, 64), value);
-}
-
-/// Slices a constant's value at compile time.
-DenseElementsAttr sliceConstant(DenseElementsAttr value, Box box) {
-  auto type = cast<RankedTensorType>(value.getType());
-  auto sliced = boxType(box, type.getElementType());
-  if (value.isSplat())
-    return value.resizeSplat(sliced);
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> strides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
-  SmallVector<int64_t> index(rank, 0);
-  int64_t count = sliced.getNumElements();
-  auto flatIndex = [&]() {
-    int64_t flat = 0;
-    for (int64_t d = 0; d < rank; ++d)
-      flat += (box.getOffsets()[d] + index[d]) * strides[d];
-    return flat;
-  };
-  auto advance = [&]() {
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < box.getSizes()[d])
-        return;
-      index[d] = 0;
-    }
-  };
-  unsigned bits = type.getElementTypeBitWidth();
-  if (bits % 8 == 0 && !type.getElementType().isInteger(1)) {
-    size_t bytes = bits / 8;
-    ArrayRef<char> raw = value.getRawData();
-    std::vector<char> data(count * bytes);
-    for (int64_t i = 0; i < count; ++i, advance())
-      std::memcpy(&data[i * bytes], &raw[flatIndex() * bytes], bytes);
-    return DenseElementsAttr::getFromRawBuffer(sliced, data);
-  }
-  auto values = llvm::to_vector(value.getValues<Attribute>());
-  SmallVector<Attribute> picked;
-  picked.reserve(count);
-  for (int64_t i = 0; i < count; ++i, advance())
-    picked.push_back(values[flatIndex()]);
-  return DenseElementsAttr::get(sliced, picked);
 }
 
 class CommunicationBuilder {
@@ -250,7 +209,7 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
         }
         cached = top.create<graph::ConstantOp>(
             constant.getLoc(), boxType(spatial, element),
-            sliceConstant(dense, spatial));
+            sliceElements(dense, spatial.getOffsets(), spatial.getSizes()));
       }
       value = cached;
     }

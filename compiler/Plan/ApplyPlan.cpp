@@ -10,6 +10,7 @@
 #include "Plan/PlanFile.h"
 #include "Plan/Policies.h"
 #include "Plan/Primitives.h"
+#include "Transform/SplitFusedLinear.h"
 
 #include "Debug.h"
 #include "Dist/DistDialect.h"
@@ -138,6 +139,10 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       described = world == 1 ? "single rank" : "replicated on every rank";
     module->setAttr("dist.plan", StringAttr::get(context, described));
 
+    // Fused projections (q, k and v in one linear) become one linear per
+    // part, so tensor parallelism can split each by heads.
+    if (policy->tp > 1)
+      splitFusedLinears(func);
     // Decisions are made on the original graph, before anything changes.
     SmallVector<Operation *> ops = plannableOps(func);
     llvm::DenseMap<Operation *, PartitionAlgo> dpAlgo, tpAlgo;
