@@ -8,7 +8,10 @@ Steps:
   2. run onnxruntime (one thread) for the reference outputs;
   3. `ssc compile MODEL -o WORKDIR/out [--input-shape ...]` and
      `ssc run WORKDIR/out --input NAME=FILE ... --output-dir WORKDIR/outputs`;
-  4. compare each output by relative L2 error ||out - ref|| / ||ref||.
+  4. compare each output by relative L2 error ||out - ref|| / ||ref||;
+  5. for each --plan: compile for that plan, run the ranks under mpirun
+     (`ssc run`), and compare each output with onnxruntime and with the
+     single-rank program's output.
 
 Prints one line per output:
   output <name>: rel_l2 <value> (tolerance <t>) OK|MISMATCH
@@ -240,7 +243,30 @@ def parse_args(argv):
                         help="max relative L2 error per output (default 1e-4)")
     parser.add_argument("--seed", type=int, default=0,
                         help="numpy seed for the random inputs (default 0)")
+    parser.add_argument("--plan", action="append", default=[],
+                        help="also compile and run under this parallel plan "
+                             "(e.g. dp=2,tp=2; repeatable) and compare with "
+                             "onnxruntime and the single-rank result")
     return parser.parse_args(argv)
+
+
+def compare_with_single_rank(singles, result_dir, files, tolerance):
+    """Print one line per output against the single-rank program's result."""
+    all_ok = True
+    for name, single in singles.items():
+        path = os.path.join(result_dir, files[name])
+        out = np.load(path) if os.path.exists(path) else None
+        if out is None or out.shape != single.shape:
+            print(f"output {name}: differs in shape from the single-rank "
+                  "result MISMATCH")
+            all_ok = False
+            continue
+        err = rel_l2(out, single)
+        ok = err <= tolerance
+        all_ok &= ok
+        print(f"output {name}: vs single rank rel_l2 {err:.3e} "
+              f"(tolerance {tolerance:g}) {'OK' if ok else 'MISMATCH'}")
+    return all_ok
 
 
 def main(argv=None):
@@ -270,7 +296,28 @@ def main(argv=None):
     run_ssc(run_cmd, "run", RUN_TIMEOUT_S)
 
     files = output_files(out_dir, list(refs))
-    return 0 if compare_outputs(refs, result_dir, files, args.tolerance) else 1
+    all_ok = compare_outputs(refs, result_dir, files, args.tolerance)
+    singles = {name: np.load(os.path.join(result_dir, files[name]))
+               for name in refs}
+
+    for plan in args.plan:
+        tag = sanitize(plan)
+        plan_out = os.path.join(workdir, "out_" + tag)
+        plan_results = os.path.join(workdir, "outputs_" + tag)
+        os.makedirs(plan_results, exist_ok=True)
+        print(f"== plan {plan}")
+        run_ssc(compile_cmd[:3] + ["-o", plan_out, "--plan", plan] +
+                compile_cmd[5:], "compile", COMPILE_TIMEOUT_S)
+        plan_run = [args.ssc, "run", plan_out, "--output-dir", plan_results]
+        for name, path in paths.items():
+            plan_run += ["--input", f"{name}={path}"]
+        run_ssc(plan_run, "run", RUN_TIMEOUT_S)
+        plan_files = output_files(plan_out, list(refs))
+        all_ok &= compare_outputs(refs, plan_results, plan_files,
+                                  args.tolerance)
+        all_ok &= compare_with_single_rank(singles, plan_results, plan_files,
+                                           args.tolerance)
+    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":
