@@ -76,7 +76,7 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     ModuleOp module = getOperation();
     FailureOr<PolicySpec> policy = parsePolicy(plan);
     if (failed(policy)) {
-      module.emitError() << "bad --plan '" << plan
+      emitError(module.getLoc()) << "bad --plan '" << plan
                          << "': expected comma-separated dp=N and tp=N, "
                             "e.g. dp=2,tp=2";
       return signalPassFailure();
@@ -85,12 +85,12 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     if (!planFile.empty()) {
       std::string error;
       if (failed(PlanFile::load(planFile, file, error))) {
-        module.emitError() << error;
+        emitError(module.getLoc()) << error;
         return signalPassFailure();
       }
       if (file.policy) {
         if (!plan.empty() && plan != *file.policyText) {
-          module.emitError() << "--plan '" << plan << "' disagrees with "
+          emitError(module.getLoc()) << "--plan '" << plan << "' disagrees with "
                              << "the plan file's 'policy "
                              << *file.policyText << "'";
           return signalPassFailure();
@@ -101,7 +101,7 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     int64_t world = worldSize;
     if (file.worldSize) {
       if (world && world != *file.worldSize) {
-        module.emitError() << "--world-size " << world
+        emitError(module.getLoc()) << "--world-size " << world
                            << " disagrees with the plan file's world-size "
                            << *file.worldSize;
         return signalPassFailure();
@@ -112,14 +112,14 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     if (world == 0)
       world = degrees;
     if (world % degrees != 0 || (world != degrees && degrees != 1)) {
-      module.emitError() << "plan '" << plan << "' uses " << degrees
+      emitError(module.getLoc()) << "plan '" << plan << "' uses " << degrees
                          << " ranks but the world size is " << world;
       return signalPassFailure();
     }
 
     auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
     if (funcs.size() != 1) {
-      module.emitError() << "expected one function to partition, found "
+      emitError(module.getLoc()) << "expected one function to partition, found "
                          << funcs.size();
       return signalPassFailure();
     }
@@ -175,6 +175,13 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
           if (failed(opAssign(piece, i * policy->tp + j)))
             return signalPassFailure();
       }
+    }
+    if (std::optional<int> line = file.unusedLine()) {
+      emitError(module.getLoc()) << "plan file " << planFile << " line " << *line
+                         << " matches no op (node names are the ONNX "
+                            "nodes' names; op types are graph op names such "
+                            "as matmul)";
+      return signalPassFailure();
     }
     if (failed(file.applyOrders(func)))
       return signalPassFailure();

@@ -17,8 +17,11 @@ using namespace mlir;
 using namespace ss;
 using namespace ss::plan;
 
+/// Patterns may use {a,b} alternatives; this bounds their expansion.
+static constexpr size_t kMaxBraceExpansions = 1024;
+
 bool OpSelector::matches(Operation *op) const {
-  llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(pattern);
+  llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(pattern, kMaxBraceExpansions);
   if (!glob) {
     llvm::consumeError(glob.takeError());
     return false;
@@ -61,7 +64,7 @@ struct LineParser {
                   token + "'");
     if (token.empty())
       return fail("empty selector pattern");
-    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(token);
+    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(token, kMaxBraceExpansions);
     if (!glob) {
       std::string why = llvm::toString(glob.takeError());
       return fail("bad pattern '" + token + "': " + why);
@@ -201,6 +204,7 @@ std::optional<PlanFile::Rule> PlanFile::ruleFor(Operation *op) const {
     if (line.selector.matches(op)) {
       rule.algo = line.algo;
       rule.line = line.line;
+      usedLines.insert(line.line);
       matched = true;
       break;
     }
@@ -208,6 +212,7 @@ std::optional<PlanFile::Rule> PlanFile::ruleFor(Operation *op) const {
     if (line.selector.matches(op)) {
       rule.devices = line.devices;
       rule.assignLine = line.line;
+      usedLines.insert(line.line);
       if (!matched)
         rule.line = line.line;
       matched = true;
@@ -216,6 +221,19 @@ std::optional<PlanFile::Rule> PlanFile::ruleFor(Operation *op) const {
   if (!matched)
     return std::nullopt;
   return rule;
+}
+
+std::optional<int> PlanFile::unusedLine() const {
+  std::optional<int> first;
+  auto note = [&](int line) {
+    if (!usedLines.count(line) && (!first || line < *first))
+      first = line;
+  };
+  for (const TransLine &line : trans)
+    note(line.line);
+  for (const AssignLine &line : assigns)
+    note(line.line);
+  return first;
 }
 
 LogicalResult PlanFile::applyOrders(func::FuncOp func) const {

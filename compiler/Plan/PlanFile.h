@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ public:
   /// matches it.
   std::optional<Rule> ruleFor(mlir::Operation *op) const;
 
+  /// The first `trans` or `assign` line no op matched, if any: a typo in a
+  /// pattern must not pass silently.
+  std::optional<int> unusedLine() const;
+
   /// Applies the `order` lines to the placed sub-ops of `func`: for each
   /// device (of the line's list, or all), every sub-op matching the first
   /// selector happens before every sub-op matching the second.
@@ -86,6 +91,7 @@ private:
   std::vector<TransLine> trans;
   std::vector<AssignLine> assigns;
   std::vector<OrderLine> orders;
+  mutable std::set<int> usedLines;
 };
 
 } // namespace ss::plan

@@ -245,8 +245,9 @@ def parse_args(argv):
                         help="numpy seed for the random inputs (default 0)")
     parser.add_argument("--plan", action="append", default=[],
                         help="also compile and run under this parallel plan "
-                             "(e.g. dp=2,tp=2; repeatable) and compare with "
-                             "onnxruntime and the single-rank result")
+                             "(e.g. dp=2,tp=2, or file:PLAN for a plan file; "
+                             "repeatable) and compare with onnxruntime and "
+                             "the single-rank result")
     return parser.parse_args(argv)
 
 
@@ -301,12 +302,14 @@ def main(argv=None):
                for name in refs}
 
     for plan in args.plan:
-        tag = sanitize(plan)
+        tag = sanitize(os.path.basename(plan))
+        plan_flag = (["--plan-file", plan[len("file:"):]]
+                     if plan.startswith("file:") else ["--plan", plan])
         plan_out = os.path.join(workdir, "out_" + tag)
         plan_results = os.path.join(workdir, "outputs_" + tag)
         os.makedirs(plan_results, exist_ok=True)
         print(f"== plan {plan}")
-        run_ssc(compile_cmd[:3] + ["-o", plan_out, "--plan", plan] +
+        run_ssc(compile_cmd[:3] + ["-o", plan_out] + plan_flag +
                 compile_cmd[5:], "compile", COMPILE_TIMEOUT_S)
         plan_run = [args.ssc, "run", plan_out, "--output-dir", plan_results]
         for name, path in paths.items():
