@@ -304,31 +304,29 @@ static FailureOr<StringRef> oneOf(const Inference &inference, StringAttr attr,
 // Annotation support
 //===----------------------------------------------------------------------===//
 
-using LabelList = SmallVector<DimLabel>;
-
 static ArrayRef<int64_t> shapeOf(Value value) {
   return cast<RankedTensorType>(value.getType()).getShape();
 }
 
-static LabelList freshLabels(DimLabelNames &names, int64_t count,
-                             DimLabel::Kind kind = DimLabel::Spatial) {
-  LabelList labels;
+static AnnotatedTensor freshLabels(DimLabelNames &names, int64_t count,
+                                   DimLabel::Kind kind = DimLabel::Spatial) {
+  AnnotatedTensor labels;
   for (int64_t i = 0; i < count; ++i)
-    labels.push_back({names.next(), kind});
+    labels.push_back(DimLabel{names.next(), kind});
   return labels;
 }
 
 /// The labels of an operand of `shape` broadcast (right-aligned) against a
 /// tensor of `target` shape labelled `targetLabels`: its size-1 dimensions
 /// facing larger ones are `1`, the others share the target's label.
-static LabelList broadcastLabels(ArrayRef<int64_t> shape,
-                                 ArrayRef<int64_t> target,
-                                 ArrayRef<DimLabel> targetLabels) {
-  LabelList labels;
+static AnnotatedTensor broadcastLabels(ArrayRef<int64_t> shape,
+                                       ArrayRef<int64_t> target,
+                                       ArrayRef<AnnotatedDim> targetLabels) {
+  AnnotatedTensor labels;
   size_t offset = target.size() - shape.size();
   for (auto [i, size] : llvm::enumerate(shape)) {
     if (size == 1 && target[offset + i] != 1)
-      labels.push_back({"", DimLabel::Broadcast});
+      labels.push_back(DimLabel{"", DimLabel::Broadcast});
     else
       labels.push_back(targetLabels[offset + i]);
   }
@@ -349,9 +347,9 @@ static std::string elementwiseAnnotation(Operation *op) {
 
 /// Labels for a tensor whose dimensions are kept where `kept[d]` holds and
 /// frozen (fresh `^` labels) elsewhere; kept dimensions reuse `shared`.
-static LabelList keepOrFreeze(DimLabelNames &names, ArrayRef<bool> kept,
-                              ArrayRef<DimLabel> shared) {
-  LabelList labels;
+static AnnotatedTensor keepOrFreeze(DimLabelNames &names, ArrayRef<bool> kept,
+                                    ArrayRef<AnnotatedDim> shared) {
+  AnnotatedTensor labels;
   for (auto [d, keep] : llvm::enumerate(kept))
     labels.push_back(keep ? shared[d]
                           : DimLabel{names.next(), DimLabel::Frozen});
@@ -364,10 +362,10 @@ static LabelList keepOrFreeze(DimLabelNames &names, ArrayRef<bool> kept,
 static std::string copyOrFreezeAnnotation(ArrayRef<bool> copied) {
   DimLabelNames names;
   DimAnnotation annotation;
-  LabelList input;
+  AnnotatedTensor input;
   for (bool copy : copied)
     input.push_back(
-        {names.next(), copy ? DimLabel::Spatial : DimLabel::Frozen});
+        DimLabel{names.next(), copy ? DimLabel::Spatial : DimLabel::Frozen});
   annotation.outputs.push_back(keepOrFreeze(names, copied, input));
   annotation.inputs.push_back(std::move(input));
   return annotation.str();
@@ -934,18 +932,18 @@ std::string MatMulOp::getDimAnnotation() {
   ArrayRef<int64_t> resultShape = shapeOf(getResult());
   ArrayRef<int64_t> batchShape = resultShape.drop_back(2);
   DimLabelNames names;
-  LabelList batch = freshLabels(names, batchShape.size());
+  AnnotatedTensor batch = freshLabels(names, batchShape.size());
   DimLabel m{names.next(), DimLabel::Spatial};
   DimLabel k{names.next(), DimLabel::Reduced};
   DimLabel n{names.next(), DimLabel::Spatial};
   DimAnnotation annotation;
-  LabelList lhs =
+  AnnotatedTensor lhs =
       broadcastLabels(shapeOf(getLhs()).drop_back(2), batchShape, batch);
   lhs.append({m, k});
-  LabelList rhs =
+  AnnotatedTensor rhs =
       broadcastLabels(shapeOf(getRhs()).drop_back(2), batchShape, batch);
   rhs.append({k, n});
-  LabelList result = batch;
+  AnnotatedTensor result = batch;
   result.append({m, n});
   annotation.inputs = {lhs, rhs};
   annotation.outputs = {result};
@@ -992,14 +990,18 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
 }
 
 std::string GemmOp::getDimAnnotation() {
+  // m k+, k+ n, m n -> m n: C lacks k, so a piece of a k split adds a
+  // partial sum of C (beta * C is linear in C), not all of it.
   DimLabelNames names;
   DimLabel m{names.next(), DimLabel::Spatial};
   DimLabel k{names.next(), DimLabel::Reduced};
   DimLabel n{names.next(), DimLabel::Spatial};
   DimAnnotation annotation;
-  annotation.inputs.push_back(getTransA() ? LabelList{k, m} : LabelList{m, k});
-  annotation.inputs.push_back(getTransB() ? LabelList{n, k} : LabelList{k, n});
-  LabelList result{m, n};
+  annotation.inputs.push_back(getTransA() ? AnnotatedTensor{k, m}
+                                          : AnnotatedTensor{m, k});
+  annotation.inputs.push_back(getTransB() ? AnnotatedTensor{n, k}
+                                          : AnnotatedTensor{k, n});
+  AnnotatedTensor result{m, n};
   if (Value c = getC())
     annotation.inputs.push_back(
         broadcastLabels(shapeOf(c), shapeOf(getResult()), result));
@@ -1139,27 +1141,28 @@ std::string ConvOp::getDimAnnotation() {
   // channel reads only its group's input channels, so neither channel dim
   // can be split alone and both are frozen.
   // A fused activation is not linear, so partial sums over c would be
-  // wrong: c is then frozen too.
+  // wrong: c is then frozen too. The bias lacks c, so a piece of a c split
+  // adds a partial sum of it.
   int64_t spatial = getInput().getType().getRank() - 2;
   bool grouped = getGroup() != 1;
   bool reducible = !grouped && getActivation() == "none";
   DimLabelNames names;
   DimLabel n{names.next(), DimLabel::Spatial};
   DimLabel c{names.next(), reducible ? DimLabel::Reduced : DimLabel::Frozen};
-  LabelList inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
   DimLabel o{names.next(), grouped ? DimLabel::Frozen : DimLabel::Spatial};
   DimLabel filterC = grouped ? DimLabel{names.next(), DimLabel::Frozen} : c;
-  LabelList kernel = freshLabels(names, spatial, DimLabel::Frozen);
-  LabelList resultSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor kernel = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor resultSpatial = freshLabels(names, spatial, DimLabel::Frozen);
 
   DimAnnotation annotation;
-  LabelList input{n, c}, filter{o, filterC}, result{n, o};
+  AnnotatedTensor input{n, c}, filter{o, filterC}, result{n, o};
   input.append(inputSpatial);
   filter.append(kernel);
   result.append(resultSpatial);
   annotation.inputs = {input, filter};
   if (getBias())
-    annotation.inputs.push_back({o});
+    annotation.inputs.push_back(AnnotatedTensor{o});
   annotation.outputs = {result};
   return annotation.str();
 }
@@ -1231,21 +1234,21 @@ std::string ConvTransposeOp::getDimAnnotation() {
   DimLabelNames names;
   DimLabel n{names.next(), DimLabel::Spatial};
   DimLabel c{names.next(), reducible ? DimLabel::Reduced : DimLabel::Frozen};
-  LabelList inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
   DimLabel filterO{names.next(),
                    grouped ? DimLabel::Frozen : DimLabel::Spatial};
-  LabelList kernel = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor kernel = freshLabels(names, spatial, DimLabel::Frozen);
   DimLabel o = grouped ? DimLabel{names.next(), DimLabel::Frozen} : filterO;
-  LabelList resultSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  AnnotatedTensor resultSpatial = freshLabels(names, spatial, DimLabel::Frozen);
 
   DimAnnotation annotation;
-  LabelList input{n, c}, filter{c, filterO}, result{n, o};
+  AnnotatedTensor input{n, c}, filter{c, filterO}, result{n, o};
   input.append(inputSpatial);
   filter.append(kernel);
   result.append(resultSpatial);
   annotation.inputs = {input, filter};
   if (getBias())
-    annotation.inputs.push_back({o});
+    annotation.inputs.push_back(AnnotatedTensor{o});
   annotation.outputs = {result};
   return annotation.str();
 }
@@ -1288,7 +1291,7 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
 std::string BatchNormOp::getDimAnnotation() {
   // Inference-mode batch norm is a per-channel affine map: every dim splits.
   DimLabelNames names;
-  LabelList input = freshLabels(names, getInput().getType().getRank());
+  AnnotatedTensor input = freshLabels(names, getInput().getType().getRank());
   DimAnnotation annotation;
   annotation.inputs = {input, {input[1]}, {input[1]}, {input[1]}, {input[1]}};
   annotation.outputs = {input};
@@ -1338,11 +1341,11 @@ std::string LayerNormOp::getDimAnnotation() {
   ArrayRef<int64_t> shape = shapeOf(getInput());
   int64_t axis = normalizedAxis(getAxisAttr().getInt(), shape.size());
   DimLabelNames names;
-  LabelList input = freshLabels(names, axis);
+  AnnotatedTensor input = freshLabels(names, axis);
   input.append(freshLabels(names, shape.size() - axis, DimLabel::Frozen));
   ArrayRef<int64_t> normalized = shape.drop_front(axis);
-  ArrayRef<DimLabel> normalizedLabels =
-      ArrayRef<DimLabel>(input).drop_front(axis);
+  ArrayRef<AnnotatedDim> normalizedLabels =
+      ArrayRef<AnnotatedDim>(input).drop_front(axis);
   DimAnnotation annotation;
   annotation.inputs.push_back(input);
   annotation.inputs.push_back(
@@ -1371,10 +1374,10 @@ static std::string softmaxAnnotation(Value input, int64_t axis) {
   int64_t rank = shapeOf(input).size();
   axis = normalizedAxis(axis, rank);
   DimLabelNames names;
-  LabelList labels;
+  AnnotatedTensor labels;
   for (int64_t d = 0; d < rank; ++d)
-    labels.push_back(
-        {names.next(), d == axis ? DimLabel::Frozen : DimLabel::Spatial});
+    labels.push_back(DimLabel{names.next(), d == axis ? DimLabel::Frozen
+                                                      : DimLabel::Spatial});
   DimAnnotation annotation;
   annotation.inputs = {labels};
   annotation.outputs = {labels};
@@ -1473,8 +1476,8 @@ inferPool(const Inference &inference, Value inputValue,
 static std::string poolAnnotation(Value input) {
   int64_t spatial = shapeOf(input).size() - 2;
   DimLabelNames names;
-  LabelList inputLabels = freshLabels(names, 2);
-  LabelList resultLabels = inputLabels;
+  AnnotatedTensor inputLabels = freshLabels(names, 2);
+  AnnotatedTensor resultLabels = inputLabels;
   inputLabels.append(freshLabels(names, spatial, DimLabel::Frozen));
   resultLabels.append(freshLabels(names, spatial, DimLabel::Frozen));
   DimAnnotation annotation;
@@ -1547,7 +1550,7 @@ static LogicalResult inferReduce(const Inference &inference, Value inputValue,
 static std::string reduceAnnotation(Value input, ArrayRef<int64_t> axes,
                                     bool keepdims, DimLabel::Kind reduced) {
   DimLabelNames names;
-  LabelList inputLabels, resultLabels;
+  AnnotatedTensor inputLabels, resultLabels;
   for (int64_t d = 0, rank = shapeOf(input).size(); d < rank; ++d) {
     bool isReduced = llvm::is_contained(axes, d);
     DimLabel label{names.next(), isReduced ? reduced : DimLabel::Spatial};
@@ -1555,7 +1558,7 @@ static std::string reduceAnnotation(Value input, ArrayRef<int64_t> axes,
     if (!isReduced)
       resultLabels.push_back(label);
     else if (keepdims)
-      resultLabels.push_back({"", DimLabel::Broadcast});
+      resultLabels.push_back(DimLabel{"", DimLabel::Broadcast});
   }
   DimAnnotation annotation;
   annotation.inputs = {inputLabels};
@@ -1616,32 +1619,135 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// Annotates one minimal run of reshaped dims: input dims `in` and result
+/// dims `out` with equal products and no shorter prefixes with equal
+/// products. One dim each is a shared label. Otherwise, when one side's
+/// first size h divides the other's, the k-th of n chunks of that first
+/// dim of size h is the k-th contiguous chunk of the run on both sides, so
+/// a shared head label of size h splits: it stands alone on the side whose
+/// first dim is h and heads a group on the other. Everything else in the
+/// run is frozen.
+static void annotateReshapeRun(DimLabelNames &names, ArrayRef<int64_t> in,
+                               ArrayRef<int64_t> out, AnnotatedTensor &input,
+                               AnnotatedTensor &result) {
+  auto frozen = [&]() -> AnnotatedDim {
+    return DimLabel{names.next(), DimLabel::Frozen};
+  };
+  auto freezeAll = [&](ArrayRef<int64_t> dims, AnnotatedTensor &labels) {
+    for (size_t i = 0; i < dims.size(); ++i)
+      labels.push_back(frozen());
+  };
+  if (in.size() == 1 && out.size() == 1) {
+    DimLabel shared{names.next(), DimLabel::Spatial};
+    input.push_back(shared);
+    result.push_back(shared);
+    return;
+  }
+  bool inExact = out.front() % in.front() == 0;
+  bool outExact = !inExact && in.front() % out.front() == 0;
+  if (!inExact && !outExact) {
+    freezeAll(in, input);
+    freezeAll(out, result);
+    return;
+  }
+  // `exact` is the side whose first dim is the head's size, `merged` the
+  // side whose first dim holds it with more.
+  ArrayRef<int64_t> exactDims = inExact ? in : out;
+  ArrayRef<int64_t> mergedDims = inExact ? out : in;
+  AnnotatedTensor &exact = inExact ? input : result;
+  AnnotatedTensor &merged = inExact ? result : input;
+  DimLabel head{names.next(), DimLabel::Spatial};
+  if (mergedDims.size() == 1) {
+    // The merged side is one dim, the product of the exact side's dims:
+    // `(c d^ e^)` there, `c d^ e^` here.
+    SmallVector<DimLabel> group{head};
+    for (size_t i = 1; i < exactDims.size(); ++i)
+      group.push_back(DimLabel{names.next(), DimLabel::Frozen});
+    llvm::append_range(exact, group);
+    merged.push_back(AnnotatedDim(group));
+    return;
+  }
+  // Fresh labels in input order, so that the annotation reads a, b, c.
+  auto annotateExact = [&] {
+    exact.push_back(head);
+    freezeAll(exactDims.drop_front(), exact);
+  };
+  auto annotateMerged = [&] {
+    merged.push_back(
+        AnnotatedDim({head, DimLabel{names.next(), DimLabel::Frozen}}));
+    freezeAll(mergedDims.drop_front(), merged);
+  };
+  if (inExact) {
+    annotateExact();
+    annotateMerged();
+  } else {
+    annotateMerged();
+    annotateExact();
+  }
+}
+
 std::string ReshapeOp::getDimAnnotation() {
-  // Leading and trailing dims that keep their sizes map 1:1 and stay
-  // splittable; the dims between regroup elements, so they are frozen on
-  // both sides.
+  // The dims are cut into minimal runs of equal element count on both sides
+  // ([B, S, H] -> [B*S, nh, hd] is [B, S] | [H] to [B*S] | [nh, hd]), each
+  // annotated on its own. Size-1 dims between runs pair up when both sides
+  // have one and are frozen otherwise.
   ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
-  size_t prefix = 0;
-  while (prefix < in.size() && prefix < out.size() && in[prefix] == out[prefix])
-    ++prefix;
-  size_t suffix = 0;
-  while (prefix + suffix < in.size() && prefix + suffix < out.size() &&
-         in[in.size() - 1 - suffix] == out[out.size() - 1 - suffix])
-    ++suffix;
   DimLabelNames names;
-  LabelList leading = freshLabels(names, prefix);
-  LabelList input = leading, result = leading;
-  input.append(
-      freshLabels(names, in.size() - prefix - suffix, DimLabel::Frozen));
-  LabelList trailing = freshLabels(names, suffix);
-  result.append(
-      freshLabels(names, out.size() - prefix - suffix, DimLabel::Frozen));
-  input.append(trailing);
-  result.append(trailing);
   DimAnnotation annotation;
+  // An empty tensor has nothing to split, and zero sizes defeat the runs.
+  if (llvm::is_contained(in, 0) || llvm::is_contained(out, 0)) {
+    annotation.inputs = {freshLabels(names, in.size(), DimLabel::Frozen)};
+    annotation.outputs = {freshLabels(names, out.size(), DimLabel::Frozen)};
+    return annotation.str();
+  }
+  AnnotatedTensor input, result;
+  auto frozen = [&]() -> AnnotatedDim {
+    return DimLabel{names.next(), DimLabel::Frozen};
+  };
+  size_t i = 0, j = 0;
+  while (input.size() < in.size() || result.size() < out.size()) {
+    bool inOne = i < in.size() && in[i] == 1;
+    bool outOne = j < out.size() && out[j] == 1;
+    if (inOne && outOne) {
+      DimLabel shared{names.next(), DimLabel::Spatial};
+      input.push_back(shared);
+      result.push_back(shared);
+      ++i, ++j;
+      continue;
+    }
+    if (inOne || (i < in.size() && j == out.size())) {
+      input.push_back(frozen());
+      ++i;
+      continue;
+    }
+    if (outOne || i == in.size()) {
+      result.push_back(frozen());
+      ++j;
+      continue;
+    }
+    // Extend the side with the smaller product until the products meet;
+    // they do, as both sides hold the same number of elements.
+    size_t i0 = i++, j0 = j++;
+    int64_t inCount = in[i0], outCount = out[j0];
+    while (inCount != outCount) {
+      if (inCount < outCount && i < in.size())
+        inCount *= in[i++];
+      else if (inCount > outCount && j < out.size())
+        outCount *= out[j++];
+      else
+        break;
+    }
+    annotateReshapeRun(names, in.slice(i0, i - i0), out.slice(j0, j - j0),
+                       input, result);
+  }
   annotation.inputs = {input};
   annotation.outputs = {result};
   return annotation.str();
+}
+
+LogicalResult ReshapeOp::adaptAttributesToTypes() {
+  setShape(getType().getShape());
+  return success();
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
@@ -1687,8 +1793,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
 
 std::string TransposeOp::getDimAnnotation() {
   DimLabelNames names;
-  LabelList input = freshLabels(names, shapeOf(getInput()).size());
-  LabelList result;
+  AnnotatedTensor input = freshLabels(names, shapeOf(getInput()).size());
+  AnnotatedTensor result;
   for (int64_t source : getPerm())
     result.push_back(input[source]);
   DimAnnotation annotation;
@@ -1772,19 +1878,19 @@ std::string ConcatOp::getDimAnnotation() {
   // axis is frozen with its own label in every tensor; the rest is shared.
   int64_t axis = getAxis();
   DimLabelNames names;
-  LabelList shared;
+  AnnotatedTensor shared;
   for (int64_t d = 0, rank = shapeOf(getResult()).size(); d < rank; ++d)
-    shared.push_back(
-        {names.next(), d == axis ? DimLabel::Frozen : DimLabel::Spatial});
+    shared.push_back(DimLabel{names.next(), d == axis ? DimLabel::Frozen
+                                                      : DimLabel::Spatial});
   DimAnnotation annotation;
   for (size_t i = 0; i < getInputs().size(); ++i) {
-    LabelList input = shared;
+    AnnotatedTensor input = shared;
     if (i > 0)
-      input[axis].name = names.next();
+      input[axis] = DimLabel{names.next(), DimLabel::Frozen};
     annotation.inputs.push_back(input);
   }
-  LabelList result = shared;
-  result[axis].name = names.next();
+  AnnotatedTensor result = shared;
+  result[axis] = DimLabel{names.next(), DimLabel::Frozen};
   annotation.outputs = {result};
   return annotation.str();
 }
@@ -1864,18 +1970,29 @@ std::string SplitOp::getDimAnnotation() {
   // a b^ -> a c^, a d^.
   int64_t axis = getAxis();
   DimLabelNames names;
-  LabelList input;
+  AnnotatedTensor input;
   for (int64_t d = 0, rank = shapeOf(getInput()).size(); d < rank; ++d)
-    input.push_back(
-        {names.next(), d == axis ? DimLabel::Frozen : DimLabel::Spatial});
+    input.push_back(DimLabel{names.next(),
+                             d == axis ? DimLabel::Frozen : DimLabel::Spatial});
   DimAnnotation annotation;
   annotation.inputs = {input};
   for (size_t i = 0; i < getOutputs().size(); ++i) {
-    LabelList result = input;
-    result[axis].name = names.next();
+    AnnotatedTensor result = input;
+    result[axis] = DimLabel{names.next(), DimLabel::Frozen};
     annotation.outputs.push_back(result);
   }
   return annotation.str();
+}
+
+LogicalResult SplitOp::adaptAttributesToTypes() {
+  // The axis is frozen, so this restates the same sizes unless the op was
+  // rebuilt by hand.
+  int64_t axis = getAxis();
+  SmallVector<int64_t> sizes;
+  for (Type type : getResultTypes())
+    sizes.push_back(cast<RankedTensorType>(type).getDimSize(axis));
+  setSizes(sizes);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1936,6 +2053,13 @@ std::string SliceOp::getDimAnnotation() {
   return copyOrFreezeAnnotation(copied);
 }
 
+LogicalResult SliceOp::adaptAttributesToTypes() {
+  // A split dim is copied whole (start 0, step 1), so its size is all that
+  // changes.
+  setSizes(getType().getShape());
+  return success();
+}
+
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   int64_t rank = getInput().getType().getRank();
   bool whole = llvm::all_of(llvm::seq<int64_t>(0, rank), [&](int64_t d) {
@@ -1993,14 +2117,14 @@ std::string GatherOp::getDimAnnotation() {
   int64_t axis = getAxis();
   int64_t dataRank = shapeOf(getData()).size();
   DimLabelNames names;
-  LabelList data;
+  AnnotatedTensor data;
   for (int64_t d = 0; d < dataRank; ++d)
-    data.push_back(
-        {names.next(), d == axis ? DimLabel::Frozen : DimLabel::Spatial});
-  LabelList indices = freshLabels(names, shapeOf(getIndices()).size());
-  LabelList result(ArrayRef<DimLabel>(data).take_front(axis));
+    data.push_back(DimLabel{names.next(),
+                            d == axis ? DimLabel::Frozen : DimLabel::Spatial});
+  AnnotatedTensor indices = freshLabels(names, shapeOf(getIndices()).size());
+  AnnotatedTensor result(ArrayRef<AnnotatedDim>(data).take_front(axis));
   llvm::append_range(result, indices);
-  llvm::append_range(result, ArrayRef<DimLabel>(data).drop_front(axis + 1));
+  llvm::append_range(result, ArrayRef<AnnotatedDim>(data).drop_front(axis + 1));
   DimAnnotation annotation;
   annotation.inputs = {data, indices};
   annotation.outputs = {result};
@@ -2068,6 +2192,11 @@ LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *,
 
 std::string BroadcastToOp::getDimAnnotation() {
   return elementwiseAnnotation(*this);
+}
+
+LogicalResult BroadcastToOp::adaptAttributesToTypes() {
+  setShape(getType().getShape());
+  return success();
 }
 
 OpFoldResult BroadcastToOp::fold(FoldAdaptor adaptor) {
@@ -2187,6 +2316,12 @@ std::string ResizeOp::getDimAnnotation() {
   for (auto [d, size] : llvm::enumerate(in))
     copied.push_back(sizes[d] == size && scales[d] == 1.0f);
   return copyOrFreezeAnnotation(copied);
+}
+
+LogicalResult ResizeOp::adaptAttributesToTypes() {
+  // A split dim has scale 1, so only the sizes change.
+  setSizes(getType().getShape());
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -17,10 +17,18 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
-class Graph_Op<string mnemonic, list<Trait> traits = []>
+// `annotationMethods` names the DimAnnotationOpInterface methods with a
+// default implementation that the op overrides.
+class Graph_Op<string mnemonic, list<Trait> traits = [],
+               list<string> annotationMethods = []>
     : Op<Graph_Dialect, mnemonic,
          !listconcat(traits, [Pure, InferTypeOpAdaptor,
-                              DeclareOpInterfaceMethods<DimAnnotationOpInterface>])>;
+                              DeclareOpInterfaceMethods<
+                                  DimAnnotationOpInterface,
+                                  annotationMethods>])>;
+
+// For ops with attributes that restate the size of a splittable dimension.
+defvar Graph_RestatesShape = ["adaptAttributesToTypes"];
 
 defvar Graph_Tensor = AnyRankedTensor;
 
@@ -277,7 +285,7 @@ def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "Maximum over axes">;
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Graph_ReshapeOp : Graph_Op<"reshape"> {
+def Graph_ReshapeOp : Graph_Op<"reshape", [], Graph_RestatesShape> {
   let summary = "Reshape to a static shape with the same element count";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$shape);
   let results = (outs Graph_Tensor:$output);
@@ -303,7 +311,7 @@ def Graph_ConcatOp : Graph_Op<"concat"> {
   let hasFolder = 1;
 }
 
-def Graph_SplitOp : Graph_Op<"split"> {
+def Graph_SplitOp : Graph_Op<"split", [], Graph_RestatesShape> {
   let summary = "Split along an axis into pieces of the given sizes";
   let arguments = (ins Graph_Tensor:$input, I64Attr:$axis,
                    DenseI64ArrayAttr:$sizes);
@@ -311,7 +319,7 @@ def Graph_SplitOp : Graph_Op<"split"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
 }
 
-def Graph_SliceOp : Graph_Op<"slice"> {
+def Graph_SliceOp : Graph_Op<"slice", [], Graph_RestatesShape> {
   let summary = "Strided slice with one normalised entry per dimension";
   let description = [{
     `starts[d]` is a valid index when the result is non-empty, `steps[d]` is
@@ -336,7 +344,7 @@ def Graph_GatherOp : Graph_Op<"gather"> {
   let hasFolder = 1;
 }
 
-def Graph_BroadcastToOp : Graph_Op<"broadcast_to"> {
+def Graph_BroadcastToOp : Graph_Op<"broadcast_to", [], Graph_RestatesShape> {
   let summary = "Broadcast to a static shape (ONNX Expand)";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$shape);
   let results = (outs Graph_Tensor:$output);
@@ -356,7 +364,7 @@ def Graph_PadOp : Graph_Op<"pad"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def Graph_ResizeOp : Graph_Op<"resize"> {
+def Graph_ResizeOp : Graph_Op<"resize", [], Graph_RestatesShape> {
   let summary = "Nearest or N-linear resize to a static size";
   let description = [{
     `sizes` is the result shape and `scales` the per-dimension scale used to
