@@ -1,22 +1,35 @@
 //===- CppEmitter.cpp - rank program emission ----------------------------===//
 //
-// Emits one C++ translation unit per rank: a `step` function with one
-// runtime kernel call per graph op, each preceded by a comment naming the
-// ONNX node, and a ProgramSpec handed to the runtime driver. Variables are
-// named after the model's tensors; every buffer is a fixed arena offset.
+// Emits one C++ translation unit per distinct rank program: a `step`
+// function with one runtime call per op (kernels and communication), each
+// preceded by a comment naming the ONNX node and the plan decision, and a
+// ProgramSpec with the tables of every rank that runs the program. Variables
+// are named after the model's tensors; every buffer is a fixed arena offset.
+//
+// Ranks share a program when their functions agree once rank-specific data
+// is abstracted: the groups and peers a rank talks to become slots (the
+// k-th distinct group or peer in order of first use) looked up at run time
+// in the rank's table, as do input box offsets; constants keep their types
+// and order, so each rank's weights shard has the same layout.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/CppEmitter.h"
 #include "Codegen/MemoryPlan.h"
+#include "Codegen/RankFunctions.h"
+#include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
+#include "Plan/Primitives.h"
+#include "ssrt/ssrt.h"
 #include "ssrt/weights.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -169,10 +182,33 @@ std::string nodeName(Location loc) {
 }
 std::string nodeName(Operation *op) { return nodeName(op->getLoc()); }
 
+/// Rank-specific data of one rank function, abstracted out of its code,
+/// and the key that is equal for functions that can share a program.
+struct RankSlots {
+  SmallVector<SmallVector<int64_t>> groups; // members per group slot
+  SmallVector<int64_t> peers;               // world rank per peer slot
+  llvm::DenseMap<Operation *, unsigned> groupSlot, peerSlot;
+  std::string key;
+};
+
+/// What emitting one rank function yields.
+struct RankBody {
+  std::string text; // the body of `step`
+  std::vector<char> weights;
+  int64_t arenaBytes = 0;
+  int64_t kernelCalls = 0;
+  std::vector<ProgramTensor> inputs, outputs;
+  std::vector<std::vector<int64_t>> inputOffsets;
+  std::vector<CommunicationRecord> communication;
+};
+
 class Emitter {
 public:
-  Emitter(func::FuncOp func, const EmitOptions &options, RankProgram &program)
-      : func(func), options(options), program(program) {
+  /// `notes` holds, per op, the plan text its comment shows (it may cover
+  /// several ranks sharing the program).
+  Emitter(func::FuncOp func, const RankSlots &slots,
+          const llvm::DenseMap<Operation *, std::string> &notes, RankBody &out)
+      : func(func), slots(slots), notes(notes), out(out) {
     // Tensor names must not shadow C++ keywords or the names the program
     // itself uses.
     static const char *reserved[] = {
@@ -211,7 +247,8 @@ public:
         "step",          "spec",        "ssrt",
         "std",           "kInputs",     "kOutputs",
         "int8_t",        "uint8_t",     "int32_t",
-        "int64_t",       "size_t",      "memcpy"};
+        "int64_t",       "size_t",      "memcpy",
+        "context",       "kGroups",     "kRanks"};
     for (const char *word : reserved)
       usedNames.insert(word);
   }
@@ -229,6 +266,8 @@ private:
   }
   /// The ONNX name of a value, when the importer recorded one.
   std::string tensorName(Value v) {
+    if (auto slice = v.getDefiningOp<dist::SliceOp>(); slice && isModelInput(v))
+      v = slice.getInput(); // the box a rank reads is named after its input
     if (auto arg = dyn_cast<BlockArgument>(v))
       if (auto n =
               func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ss.name"))
@@ -246,6 +285,28 @@ private:
     }
     return "";
   }
+  /// A variable name for a value the model does not name: a model output's
+  /// name, or for communication and local dist ops the op's kind after its
+  /// input's name (`gemm_7_all_reduce`).
+  std::string derivedName(Value v) {
+    for (OpOperand &use : v.getUses())
+      if (isa<func::ReturnOp>(use.getOwner()))
+        if (auto n = func.getResultAttrOfType<StringAttr>(
+                use.getOperandNumber(), "ss.name"))
+          return n.str();
+    Operation *def = v.getDefiningOp();
+    if (!def || !isa<dist::DistDialect>(def->getDialect()))
+      return "";
+    std::string kind = def->getName().stripDialect().str();
+    std::string input = "";
+    if (def->getNumOperands()) {
+      Value operand = def->getOperand(0);
+      input = tensorName(operand);
+      if (input.empty())
+        input = derivedName(operand);
+    }
+    return input.empty() ? kind : input + "_" + kind;
+  }
 
   /// Declares the variable for `v` (once) and returns its identifier.
   std::string var(Value v) {
@@ -253,7 +314,8 @@ private:
     if (it != varNames.end())
       return it->second;
     std::string base = tensorName(v);
-    std::string name = uniqueName(base.empty() ? "t" : base);
+    std::string hint = base.empty() ? derivedName(v) : base;
+    std::string name = uniqueName(hint.empty() ? "t" : hint);
     varNames[v] = name;
     Type et = typeOf(v).getElementType();
     std::string type = cType(et);
@@ -286,7 +348,7 @@ private:
     auto it = weightOffsets.find(c);
     if (it != weightOffsets.end())
       return it->second;
-    auto &blob = program.weights;
+    auto &blob = out.weights;
     blob.resize((blob.size() + 63) / 64 * 64, 0);
     int64_t offset = blob.size();
     auto value = cast<DenseElementsAttr>(c.getValue());
@@ -321,22 +383,41 @@ private:
     return name;
   }
 
+  /// `context.rank->groupOfSlot[k]`: the group a communication op uses.
+  std::string groupRef(Operation *op) {
+    return "context.rank->groupOfSlot[" +
+           std::to_string(slots.groupSlot.lookup(op)) + "]";
+  }
+  /// `context.rank->peerOfSlot[k]`: the peer (or broadcast root) of an op.
+  std::string peerRef(Operation *op) {
+    return "context.rank->peerOfSlot[" +
+           std::to_string(slots.peerSlot.lookup(op)) + "]";
+  }
+  void recordCommunication(Operation *op, StringRef kind, Value payload) {
+    CommunicationRecord record;
+    record.kind = kind.str();
+    auto group = dist::commGroupOf(op);
+    record.group.assign(group.begin(), group.end());
+    record.bytes = numel(payload) * elemSize(typeOf(payload).getElementType());
+    record.id = op->getAttrOfType<IntegerAttr>("id").getInt();
+    out.communication.push_back(std::move(record));
+  }
+
   LogicalResult emitOp(Operation *op);
   LogicalResult emitElementwise(Operation *op);
+  LogicalResult emitDistOp(Operation *op);
   LogicalResult emitOutputs(func::ReturnOp ret);
-  std::string header();
-  std::string footer();
 
   func::FuncOp func;
-  const EmitOptions &options;
-  RankProgram &program;
+  const RankSlots &slots;
+  const llvm::DenseMap<Operation *, std::string> &notes;
+  RankBody &out;
   std::string bodyText;
   llvm::raw_string_ostream body{bodyText};
   llvm::StringSet<> usedNames;
   llvm::DenseMap<Value, std::string> varNames;
   llvm::DenseMap<Operation *, int64_t> weightOffsets;
   SmallVector<int64_t> inputOffsets, outputOffsets;
-  int64_t kernelCalls = 0;
 };
 
 std::string unaryEnum(Operation *op) {
@@ -424,13 +505,21 @@ LogicalResult Emitter::emitElementwise(Operation *op) {
 }
 
 LogicalResult Emitter::emitOp(Operation *op) {
-  if (isa<ConstantOp, ReshapeOp>(op))
-    return success(); // weights and views need no code
+  if (isa<ConstantOp, ReshapeOp>(op) ||
+      (isa<dist::SliceOp>(op) && isModelInput(op->getResult(0))))
+    return success(); // weights, views and input boxes need no code
   std::string node = nodeName(op);
-  body << "\n  // node \"" << commentSafe(node) << "\" ("
-       << op->getName().stripDialect() << ") plan: replicated on rank "
-       << options.rank << "\n";
-  ++kernelCalls;
+  body << "\n  // ";
+  if (!node.empty())
+    body << "node \"" << commentSafe(node) << "\" ";
+  body << "(" << op->getName().stripDialect() << ")";
+  auto note = notes.find(op);
+  if (note != notes.end() && !note->second.empty())
+    body << " " << commentSafe(note->second);
+  body << "\n";
+  ++out.kernelCalls;
+  if (isa<dist::DistDialect>(op->getDialect()))
+    return emitDistOp(op);
   if (succeeded(emitElementwise(op)))
     return success();
   if (auto o = dyn_cast<NotOp>(op)) {
@@ -779,12 +868,127 @@ LogicalResult Emitter::emitOp(Operation *op) {
   return op->emitError("emit: no C++ lowering for '") << op->getName() << "'";
 }
 
+LogicalResult Emitter::emitDistOp(Operation *op) {
+  auto shapeArray = [&](Value v) { return array(shapeOf(v), "shape"); };
+  auto dtypeOf = [](Value v) { return dtypeEnum(typeOf(v).getElementType()); };
+  auto bytesOf = [](Value v) {
+    return numel(v) * elemSize(typeOf(v).getElementType());
+  };
+  if (auto o = dyn_cast<dist::SliceOp>(op)) {
+    // A local box copy: unit steps.
+    std::string x = var(o.getInput()), y = var(o.getResult());
+    int64_t rank = shapeOf(o.getInput()).size();
+    std::string is = shapeArray(o.getInput()), os = shapeArray(o.getResult()),
+                st = array(o.getOffsets(), "starts"),
+                sp = array(SmallVector<int64_t>(rank, 1), "steps");
+    body << "  ssrt::slice(" << x << ", " << y << ", " << is << ", " << os
+         << ", " << st << ", " << sp << ", " << rank << ", "
+         << elemSize(typeOf(o.getInput()).getElementType()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<dist::ComposeOp>(op)) {
+    Value result = o.getResult();
+    int64_t rank = shapeOf(result).size();
+    std::string y = var(result), ys = shapeArray(result);
+    for (auto [i, piece] : llvm::enumerate(o.getInputs())) {
+      std::string x = var(piece), xs = shapeArray(piece);
+      std::string at = array(o.getOffsets().slice(i * rank, rank), "offsets");
+      body << "  ssrt::insertBox(" << x << ", " << y << ", " << xs << ", " << ys
+           << ", " << at << ", " << rank << ", "
+           << elemSize(typeOf(piece).getElementType()) << ");\n";
+    }
+    return success();
+  }
+  if (auto o = dyn_cast<dist::ScaleOp>(op)) {
+    if (!typeOf(o.getInput()).getElementType().isF32())
+      return op->emitError("emit: dist.scale supports only f32 tensors");
+    std::string x = var(o.getInput()), y = var(o.getResult());
+    body << "  ssrt::scale(" << x << ", " << y << ", " << numel(o.getResult())
+         << ", " << floatLit(o.getFactor().convertToDouble()) << ");\n";
+    return success();
+  }
+  if (isa<dist::AllReduceOp, dist::ReduceScatterOp>(op)) {
+    Value in = op->getOperand(0), result = op->getResult(0);
+    Type et = typeOf(in).getElementType();
+    if (!et.isF32() && !et.isInteger(32) && !et.isInteger(64))
+      return op->emitError("emit: ")
+             << op->getName().stripDialect() << " sums only float32, int32 "
+             << "and int64 tensors, not " << et;
+    std::string x = var(in), y = var(result);
+    if (isa<dist::AllReduceOp>(op)) {
+      body << "  ssrt::allReduceSum(" << groupRef(op) << ", " << dtypeOf(in)
+           << ", " << x << ", " << y << ", " << numel(in) << ");\n";
+      recordCommunication(op, "all_reduce", in);
+      return success();
+    }
+    auto o = cast<dist::ReduceScatterOp>(op);
+    std::string xs = shapeArray(in);
+    body << "  ssrt::reduceScatterSum(" << groupRef(op) << ", " << dtypeOf(in)
+         << ", " << x << ", " << y << ", " << xs << ", " << shapeOf(in).size()
+         << ", " << o.getDim() << ");\n";
+    recordCommunication(op, "reduce_scatter", in);
+    return success();
+  }
+  if (auto o = dyn_cast<dist::AllGatherOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getResult());
+    std::string xs = shapeArray(o.getInput());
+    body << "  ssrt::allGather(" << groupRef(op) << ", "
+         << dtypeOf(o.getInput()) << ", " << x << ", " << y << ", " << xs
+         << ", " << shapeOf(o.getInput()).size() << ", " << o.getDim()
+         << ");\n";
+    recordCommunication(op, "all_gather", o.getInput());
+    return success();
+  }
+  if (auto o = dyn_cast<dist::AllToAllOp>(op)) {
+    std::string x = var(o.getInput()), y = var(o.getResult());
+    std::string xs = shapeArray(o.getInput());
+    body << "  ssrt::allToAll(" << groupRef(op) << ", " << dtypeOf(o.getInput())
+         << ", " << x << ", " << y << ", " << xs << ", "
+         << shapeOf(o.getInput()).size() << ", " << o.getSplitDim() << ", "
+         << o.getConcatDim() << ");\n";
+    recordCommunication(op, "all_to_all", o.getInput());
+    return success();
+  }
+  if (auto o = dyn_cast<dist::BroadcastOp>(op)) {
+    Value result = o.getResult();
+    std::string y = var(result);
+    if (o.getInput()) // the root sends from the result buffer
+      body << "  std::memcpy(" << y << ", " << var(o.getInput()) << ", "
+           << bytesOf(result) << ");\n";
+    body << "  ssrt::broadcast(" << groupRef(op) << ", " << peerRef(op) << ", "
+         << dtypeOf(result) << ", " << y << ", " << numel(result) << ");\n";
+    recordCommunication(op, "broadcast", result);
+    return success();
+  }
+  // Point to point: tag 0. The schedule verifier proves both ends of a pair
+  // of ranks issue their messages in the same order, and MPI keeps the order
+  // of messages with one (source, tag).
+  if (auto o = dyn_cast<dist::SendOp>(op)) {
+    std::string x = var(o.getInput());
+    body << "  ssrt::send(" << peerRef(op) << ", 0, " << dtypeOf(o.getInput())
+         << ", " << x << ", " << numel(o.getInput()) << ");\n";
+    recordCommunication(op, "send", o.getInput());
+    return success();
+  }
+  if (auto o = dyn_cast<dist::RecvOp>(op)) {
+    std::string y = var(o.getResult());
+    body << "  ssrt::recv(" << peerRef(op) << ", 0, " << dtypeOf(o.getResult())
+         << ", " << y << ", " << numel(o.getResult()) << ");\n";
+    recordCommunication(op, "recv", o.getResult());
+    return success();
+  }
+  return op->emitError("emit: '")
+         << op->getName()
+         << "' must be resolved before emission (run the dist passes)";
+}
+
 LogicalResult Emitter::emitOutputs(func::ReturnOp ret) {
-  body << "\n  // Outputs that are inputs, constants or repeats are copied.\n";
+  if (ret.getNumOperands())
+    body << "\n  // Outputs that are inputs, constants or repeats are "
+            "copied.\n";
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     Value root = storageRoot(v);
-    bool inPlace = !isa<BlockArgument>(root) &&
-                   !root.getDefiningOp<ConstantOp>() &&
+    bool inPlace = !isModelInput(root) && !root.getDefiningOp<ConstantOp>() &&
                    arenaOffset(root) == outputOffsets[i];
     if (inPlace)
       continue;
@@ -796,94 +1000,44 @@ LogicalResult Emitter::emitOutputs(func::ReturnOp ret) {
   return success();
 }
 
-std::string Emitter::header() {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << "// SuperScaler rank program: model \""
-     << commentSafe(options.modelName) << "\", rank " << options.rank << " of "
-     << options.worldSize << ".\n"
-     << "// Generated by ssc; edits are overwritten.\n"
-     << "//\n"
-     << "// plan:        " << options.plan << "\n"
-     << "// devices:     cpu (rank " << options.rank << ")\n"
-     << "// arena:       " << program.arenaBytes << " bytes\n"
-     << "// weights:     " << program.weights.size() << " bytes in "
-     << options.weightsFile << "\n"
-     << "// kernels:     " << kernelCalls << " calls per step\n"
-     << "// collectives: none\n\n"
-     << "#include \"ssrt/ssrt.h\"\n\n#include <cstring>\n\n"
-     << "namespace {\n\n"
-     << "void step(char *arena, const char *weights) {\n"
-     << "  (void)weights;\n";
-  return s;
-}
-
-std::string Emitter::footer() {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  auto specs = [&](StringRef name, const std::vector<ProgramTensor> &ts) {
-    os << "const ssrt::TensorSpec " << name << "[] = {\n";
-    for (const auto &t : ts) {
-      std::string quoted = cppStringBody(t.name);
-      std::string dt = t.dtype == "float32" ? "F32"
-                       : t.dtype == "int64" ? "I64"
-                       : t.dtype == "int32" ? "I32"
-                                            : "Bool";
-      os << "    {\"" << quoted << "\", ssrt::DType::" << dt << ", "
-         << t.shape.size() << ", {";
-      for (size_t i = 0; i < t.shape.size(); ++i)
-        os << (i ? ", " : "") << t.shape[i];
-      os << "}, " << t.arenaOffset << "},\n";
-    }
-    if (ts.empty())
-      os << "    {\"\", ssrt::DType::F32, 0, {}, 0},\n";
-    os << "};\n";
-  };
-  os << "\n";
-  specs("kInputs", program.inputs);
-  specs("kOutputs", program.outputs);
-  os << "\n} // namespace\n\n"
-     << "int main(int argc, char **argv) {\n"
-     << "  ssrt::ProgramSpec spec{};\n"
-     << "  spec.modelName = \"" << identifierFor(options.modelName) << "\";\n"
-     << "  spec.planFingerprint = \"" << options.planFingerprint << "\";\n"
-     << "  spec.rank = " << options.rank << ";\n"
-     << "  spec.worldSize = " << options.worldSize << ";\n"
-     << "  spec.arenaBytes = " << program.arenaBytes << ";\n"
-     << "  spec.weightsBytes = " << program.weights.size() << ";\n"
-     << "  spec.weightsChecksum = 0x"
-     << llvm::format_hex_no_prefix(program.weightsChecksum, 16) << "ULL;\n"
-     << "  spec.weightsFile = \"" << options.weightsFile << "\";\n"
-     << "  spec.numInputs = " << program.inputs.size() << ";\n"
-     << "  spec.inputs = kInputs;\n"
-     << "  spec.numOutputs = " << program.outputs.size() << ";\n"
-     << "  spec.outputs = kOutputs;\n"
-     << "  spec.step = step;\n"
-     << "  return ssrt::runProgram(argc, argv, spec);\n"
-     << "}\n";
-  return s;
-}
-
 LogicalResult Emitter::run() {
   auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
   auto ins = func->getAttrOfType<DenseI64ArrayAttr>(kInputOffsetsAttr);
   auto outs = func->getAttrOfType<DenseI64ArrayAttr>(kOutputOffsetsAttr);
   if (!arena || !ins || !outs)
     return func.emitError("emit: run graph-plan-memory first");
-  program.arenaBytes = arena.getInt();
+  out.arenaBytes = arena.getInt();
   inputOffsets.assign(ins.asArrayRef().begin(), ins.asArrayRef().end());
   outputOffsets.assign(outs.asArrayRef().begin(), outs.asArrayRef().end());
-  program.rank = options.rank;
-  program.worldSize = options.worldSize;
 
+  auto checkRank = [&](RankedTensorType t, StringRef what,
+                       const std::string &name) -> LogicalResult {
+    if (t.getRank() <= ssrt::kMaxRank)
+      return success();
+    return func.emitError("emit: ")
+           << what << " \"" << name << "\" has rank " << t.getRank()
+           << "; programs support up to " << ssrt::kMaxRank;
+  };
   for (BlockArgument arg : func.getArguments()) {
-    auto t = typeOf(arg);
+    auto full = typeOf(arg);
+    Value storage = inputStorage(arg);
     ProgramTensor pt;
     pt.name = tensorName(arg);
-    pt.dtype = dtypeName(t.getElementType());
-    pt.shape.assign(t.getShape().begin(), t.getShape().end());
+    pt.dtype = dtypeName(full.getElementType());
+    pt.shape.assign(shapeOf(storage).begin(), shapeOf(storage).end());
+    pt.fullShape.assign(full.getShape().begin(), full.getShape().end());
     pt.arenaOffset = inputOffsets[arg.getArgNumber()];
-    program.inputs.push_back(pt);
+    if (failed(checkRank(full, "input", pt.name)))
+      return failure();
+    if (!elementInfo(full.getElementType()))
+      return func.emitError("emit: input \"")
+             << pt.name << "\" has unsupported element type "
+             << full.getElementType();
+    std::vector<int64_t> offsets(full.getRank(), 0);
+    if (dist::SliceOp read = inputBoxRead(arg))
+      offsets.assign(read.getOffsets().begin(), read.getOffsets().end());
+    out.inputOffsets.push_back(std::move(offsets));
+    out.inputs.push_back(pt);
   }
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -893,13 +1047,17 @@ LogicalResult Emitter::run() {
     pt.name = n ? n.str() : "output" + std::to_string(i);
     pt.dtype = dtypeName(t.getElementType());
     pt.shape.assign(t.getShape().begin(), t.getShape().end());
+    pt.fullShape = pt.shape;
     pt.arenaOffset = outputOffsets[i];
-    program.outputs.push_back(pt);
+    if (failed(checkRank(t, "output", pt.name)))
+      return failure();
+    out.outputs.push_back(pt);
   }
 
   body << "  // Inputs\n";
   for (BlockArgument arg : func.getArguments())
-    (void)var(arg);
+    if (!arg.use_empty())
+      (void)var(inputStorage(arg));
   for (Operation &op : func.getBody().front().without_terminator()) {
     SmallVector<Value> values(op.getOperands());
     values.append(op.result_begin(), op.result_end());
@@ -913,20 +1071,406 @@ LogicalResult Emitter::run() {
   }
   if (failed(emitOutputs(ret)))
     return failure();
-  body << "}\n";
   body.flush();
-  program.weightsChecksum =
-      ssrt::fnv1a64(program.weights.data(), program.weights.size());
-  program.source = header() + bodyText + footer();
+  out.text = bodyText;
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Programs: which ranks share one, and the source around the step
+//===----------------------------------------------------------------------===//
+
+/// Computes a rank function's slots and its key: its ops, operand numbering,
+/// types and attributes with rank-specific data left out or replaced by
+/// slots, and the memory plan.
+RankSlots analyzeRank(func::FuncOp func) {
+  RankSlots slots;
+  llvm::raw_string_ostream os(slots.key);
+  llvm::DenseMap<Value, unsigned> ids;
+  auto slotOf = [](auto &table, const auto &value) -> unsigned {
+    auto it = llvm::find(table, value);
+    if (it != table.end())
+      return it - table.begin();
+    table.push_back(value);
+    return table.size() - 1;
+  };
+  os << func.getFunctionType() << "\n";
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    ids[func.getArgument(i)] = ids.size();
+    os << "arg " << i << " " << func.getArgAttrDict(i) << "\n";
+  }
+  for (Operation &op : func.getBody().front()) {
+    bool isDist = isa<dist::DistDialect>(op.getDialect());
+    os << op.getName();
+    for (Value operand : op.getOperands())
+      os << " %" << ids.lookup(operand);
+    for (Type type : op.getResultTypes())
+      os << " -> " << type;
+    for (NamedAttribute attr : op.getAttrs()) {
+      StringRef name = attr.getName().getValue();
+      // Device binding, plan bookkeeping and names do not change the code.
+      if (name.starts_with("dist.") || name == "ss.names")
+        continue;
+      if (isDist && (name == "device" || name == "id"))
+        continue;
+      if (isa<ConstantOp>(op) && name == "value")
+        continue; // each rank's shard holds its own values
+      if (isa<dist::SliceOp>(op) && name == "offsets" &&
+          isModelInput(op.getResult(0)))
+        continue; // input boxes are per-rank tables
+      if (isDist && name == "group") {
+        auto group = llvm::to_vector(
+            cast<DenseI64ArrayAttr>(attr.getValue()).asArrayRef());
+        unsigned slot = slotOf(slots.groups, group);
+        slots.groupSlot[&op] = slot;
+        os << " group=slot" << slot;
+        continue;
+      }
+      if (isDist && (name == "peer" || name == "root")) {
+        unsigned slot =
+            slotOf(slots.peers, cast<IntegerAttr>(attr.getValue()).getInt());
+        slots.peerSlot[&op] = slot;
+        os << " " << name << "=slot" << slot;
+        continue;
+      }
+      os << " " << name << "=" << attr.getValue();
+    }
+    os << "\n";
+    for (Value result : op.getResults())
+      ids[result] = ids.size();
+  }
+  for (StringRef name :
+       {kArenaBytesAttr, kInputOffsetsAttr, kOutputOffsetsAttr})
+    if (Attribute attr = func->getAttr(name))
+      os << name << "=" << attr << "\n";
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    os << "result " << i << " " << func.getResultAttrDict(i) << "\n";
+  return slots;
+}
+
+std::string joinInts(ArrayRef<int64_t> values) {
+  std::string s;
+  for (size_t i = 0; i < values.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(values[i]);
+  return s;
+}
+
+std::string ranksText(ArrayRef<int> ranks) {
+  return joinInts(llvm::to_vector(
+      llvm::map_range(ranks, [](int r) { return static_cast<int64_t>(r); })));
+}
+
+/// Per op of the program's first rank, the plan text its comment shows: the
+/// `dist.trans` decision (per rank where the ranks differ) and, for
+/// communication, the group or peer each rank's slot stands for.
+llvm::DenseMap<Operation *, std::string>
+planNotes(ArrayRef<func::FuncOp> funcs, ArrayRef<const RankSlots *> slots,
+          ArrayRef<int> ranks, bool distributed) {
+  SmallVector<SmallVector<Operation *>> opsOf;
+  for (func::FuncOp func : funcs)
+    opsOf.push_back(llvm::to_vector(llvm::map_range(
+        func.getBody().front(), [](Operation &op) { return &op; })));
+  // "a" when every rank says a, else "rank 1: a; rank 2: b".
+  auto perRank = [&](llvm::function_ref<std::string(size_t)> textOf) {
+    SmallVector<std::string> texts;
+    for (size_t m = 0; m < funcs.size(); ++m)
+      texts.push_back(textOf(m));
+    if (llvm::all_equal(texts))
+      return texts.front();
+    std::string joined;
+    for (size_t m = 0; m < funcs.size(); ++m)
+      joined += (m ? "; rank " : "rank ") + std::to_string(ranks[m]) + ": " +
+                texts[m];
+    return joined;
+  };
+  llvm::DenseMap<Operation *, std::string> notes;
+  for (size_t i = 0; i < opsOf.front().size(); ++i) {
+    Operation *lead = opsOf.front()[i];
+    std::string note;
+    bool anyTrans = llvm::any_of(
+        opsOf, [&](auto &ops) { return ops[i]->hasAttr(plan::kTransAttr); });
+    if (anyTrans)
+      note = "plan: " + perRank([&](size_t m) {
+               auto trans =
+                   opsOf[m][i]->getAttrOfType<StringAttr>(plan::kTransAttr);
+               return trans ? trans.str() : std::string("whole op");
+             });
+    else if (!distributed)
+      note = "plan: single rank";
+    if (slots.front()->groupSlot.count(lead)) {
+      unsigned slot = slots.front()->groupSlot.lookup(lead);
+      note += std::string(note.empty() ? "" : ", ") + "group slot " +
+              std::to_string(slot) + " = " + perRank([&](size_t m) {
+                return "[" + joinInts(slots[m]->groups[slot]) + "]";
+              });
+    }
+    if (slots.front()->peerSlot.count(lead)) {
+      unsigned slot = slots.front()->peerSlot.lookup(lead);
+      StringRef role = isa<dist::BroadcastOp>(lead) ? "root" : "peer";
+      note += std::string(note.empty() ? "" : ", ") + role.str() + " slot " +
+              std::to_string(slot) + " = " + perRank([&](size_t m) {
+                return "rank " + std::to_string(slots[m]->peers[slot]);
+              });
+    }
+    notes[lead] = note;
+  }
+  return notes;
+}
+
+std::string dtypeEnumName(const std::string &dtype) {
+  return dtype == "float32" ? "F32"
+         : dtype == "int64" ? "I64"
+         : dtype == "int32" ? "I32"
+                            : "Bool";
+}
+
+std::string programHeader(const EmittedPlan &plan,
+                          const ProgramArtifacts &program,
+                          const EmitOptions &options) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "// SuperScaler rank program: model \""
+     << commentSafe(options.modelName) << "\", rank"
+     << (program.ranks.size() > 1 ? "s " : " ") << ranksText(program.ranks)
+     << " of " << plan.worldSize << ".\n"
+     << "// Generated by ssc; edits are overwritten.\n"
+     << "//\n"
+     << "// plan:        " << commentSafe(plan.plan) << "\n"
+     << "// world size:  " << plan.worldSize << "\n"
+     << "// ranks:       " << ranksText(program.ranks)
+     << (program.ranks.size() > 1
+             ? " (one source; rank-specific tables in kRanks)"
+             : "")
+     << "\n"
+     << "// devices:     cpu, one process per rank\n"
+     << "// arena:       " << program.arenaBytes << " bytes\n"
+     << "// weights:     " << program.weightsBytes << " bytes per rank in "
+     << kWeightsFilePattern << "\n"
+     << "// kernels:     " << program.kernelCalls << " calls per step\n";
+  bool anyCommunication = llvm::any_of(program.ranks, [&](int r) {
+    return !plan.ranks[r].communication.empty();
+  });
+  if (!anyCommunication) {
+    os << "// collectives: none\n";
+  } else {
+    os << "// collectives per step:\n";
+    for (int r : program.ranks) {
+      const RankArtifacts &rank = plan.ranks[r];
+      os << "//   rank " << r << ": groups";
+      if (rank.groups.empty())
+        os << " none";
+      for (auto [slot, g] : llvm::enumerate(rank.groups))
+        os << (slot ? "," : "") << " [" << joinInts(plan.groups[g])
+           << "] (slot " << slot << ")";
+      if (!rank.peers.empty())
+        os << "; peers " << joinInts(rank.peers);
+      os << "\n";
+      for (const CommunicationRecord &c : rank.communication) {
+        std::string with =
+            c.kind == "send"   ? "to rank " + std::to_string(c.group[1])
+            : c.kind == "recv" ? "from rank " + std::to_string(c.group[0])
+                               : "group [" + joinInts(c.group) + "]";
+        os << llvm::formatv("//     {0,-15}{1,-22}{2,12} bytes  (id {3})\n",
+                            c.kind, with, c.bytes, c.id);
+      }
+    }
+  }
+  os << "\n#include \"ssrt/ssrt.h\"\n\n#include <cstring>\n\n"
+     << "namespace {\n\n"
+     << "void step(char *arena, const char *weights,\n"
+     << "          const ssrt::StepContext &context) {\n"
+     << "  (void)weights;\n"
+     << "  (void)context;\n";
+  return s;
+}
+
+std::string programFooter(const EmittedPlan &plan,
+                          const ProgramArtifacts &program,
+                          const EmitOptions &options) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  auto specs = [&](StringRef name, const std::vector<ProgramTensor> &ts) {
+    os << "const ssrt::TensorSpec " << name << "[] = {\n";
+    for (const auto &t : ts)
+      os << "    {\"" << cppStringBody(t.name)
+         << "\", ssrt::DType::" << dtypeEnumName(t.dtype) << ", "
+         << t.shape.size() << ", {" << joinInts(t.shape) << "}, "
+         << t.arenaOffset << ", {" << joinInts(t.fullShape) << "}},\n";
+    if (ts.empty())
+      os << "    {\"\", ssrt::DType::F32, 0, {}, 0, {}},\n";
+    os << "};\n";
+  };
+  os << "}\n\n";
+  specs("kInputs", program.inputs);
+  specs("kOutputs", program.outputs);
+
+  if (!plan.groups.empty()) {
+    os << "\n// The plan's groups (world ranks in group order), the same "
+          "table in every\n// program.\n";
+    for (auto [g, members] : llvm::enumerate(plan.groups))
+      os << "const int kGroup" << g << "[] = {" << joinInts(members) << "};\n";
+    os << "const ssrt::GroupSpec kGroups[] = {\n";
+    for (auto [g, members] : llvm::enumerate(plan.groups))
+      os << "    {" << members.size() << ", kGroup" << g << "},\n";
+    os << "};\n";
+  }
+
+  os << "\n// Per rank: input box offsets (kMaxRank per input), the group of "
+        "each group\n// slot (index into kGroups) and the world rank of each "
+        "peer slot.\n";
+  for (int r : program.ranks) {
+    const RankArtifacts &rank = plan.ranks[r];
+    if (!program.inputs.empty()) {
+      os << "const int64_t kInputOffsets" << r << "[] = {";
+      for (auto [i, offsets] : llvm::enumerate(rank.inputOffsets)) {
+        std::vector<int64_t> padded(offsets);
+        padded.resize(ssrt::kMaxRank, 0);
+        os << (i ? ", " : "") << joinInts(padded);
+      }
+      os << "};\n";
+    }
+    if (!rank.groups.empty())
+      os << "const int kGroupOfSlot" << r << "[] = {"
+         << joinInts(llvm::to_vector(llvm::map_range(
+                rank.groups, [](int g) { return static_cast<int64_t>(g); })))
+         << "};\n";
+    if (!rank.peers.empty())
+      os << "const int kPeerOfSlot" << r << "[] = {" << joinInts(rank.peers)
+         << "};\n";
+  }
+  os << "const ssrt::RankSpec kRanks[] = {\n";
+  for (int r : program.ranks) {
+    const RankArtifacts &rank = plan.ranks[r];
+    auto table = [&](bool present, StringRef name) {
+      return present ? name.str() + std::to_string(r) : std::string("nullptr");
+    };
+    os << "    {" << r << ", 0x"
+       << llvm::format_hex_no_prefix(rank.weightsChecksum, 16) << "ULL, "
+       << table(!program.inputs.empty(), "kInputOffsets") << ", "
+       << table(!rank.groups.empty(), "kGroupOfSlot") << ", "
+       << table(!rank.peers.empty(), "kPeerOfSlot") << "},\n";
+  }
+  os << "};\n";
+
+  os << "\n} // namespace\n\n"
+     << "int main(int argc, char **argv) {\n"
+     << "  ssrt::ProgramSpec spec{};\n"
+     << "  spec.modelName = \"" << identifierFor(options.modelName) << "\";\n"
+     << "  spec.planFingerprint = \"" << options.planFingerprint << "\";\n"
+     << "  spec.worldSize = " << plan.worldSize << ";\n"
+     << "  spec.arenaBytes = " << program.arenaBytes << ";\n"
+     << "  spec.weightsBytes = " << program.weightsBytes << ";\n"
+     << "  spec.weightsFilePattern = \"" << kWeightsFilePattern << "\";\n"
+     << "  spec.numInputs = " << program.inputs.size() << ";\n"
+     << "  spec.inputs = kInputs;\n"
+     << "  spec.numOutputs = " << program.outputs.size() << ";\n"
+     << "  spec.outputs = kOutputs;\n"
+     << "  spec.numGroups = " << plan.groups.size() << ";\n"
+     << "  spec.groups = " << (plan.groups.empty() ? "nullptr" : "kGroups")
+     << ";\n"
+     << "  spec.numRanks = " << program.ranks.size() << ";\n"
+     << "  spec.ranks = kRanks;\n"
+     << "  spec.step = step;\n"
+     << "  return ssrt::runProgram(argc, argv, spec);\n"
+     << "}\n";
+  return s;
 }
 
 } // namespace
 
-LogicalResult emitCppProgram(func::FuncOp func, const EmitOptions &options,
-                             RankProgram &program) {
-  Emitter emitter(func, options, program);
-  return emitter.run();
+std::string weightsFileName(int rank) {
+  return "rank" + std::to_string(rank) + ".weights";
+}
+
+LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
+                              EmittedPlan &plan) {
+  SmallVector<func::FuncOp> funcs;
+  if (failed(collectRankFunctions(module, funcs)))
+    return failure();
+  bool distributed = module->hasAttr(kWorldSizeAttr);
+  plan.worldSize = funcs.size();
+  if (auto attr = module->getAttrOfType<IntegerAttr>(kOutputDeviceAttr))
+    plan.outputRank = attr.getInt();
+  auto planAttr = module->getAttrOfType<StringAttr>(kPlanAttr);
+  plan.plan = planAttr ? planAttr.str() : options.plan;
+
+  // Slots and keys; the plan's group table in order of first appearance.
+  std::vector<RankSlots> slots;
+  for (func::FuncOp func : funcs)
+    slots.push_back(analyzeRank(func));
+  plan.ranks.resize(funcs.size());
+  for (auto [r, rankSlots] : llvm::enumerate(slots)) {
+    RankArtifacts &rank = plan.ranks[r];
+    rank.rank = r;
+    for (const auto &group : rankSlots.groups) {
+      std::vector<int64_t> members(group.begin(), group.end());
+      auto it = llvm::find(plan.groups, members);
+      rank.groups.push_back(it - plan.groups.begin());
+      if (it == plan.groups.end())
+        plan.groups.push_back(std::move(members));
+    }
+    rank.peers.assign(rankSlots.peers.begin(), rankSlots.peers.end());
+  }
+
+  // Ranks with equal keys share a program, named after its lowest rank.
+  llvm::StringMap<int> programOfKey;
+  for (auto [r, rankSlots] : llvm::enumerate(slots)) {
+    auto [it, added] =
+        programOfKey.try_emplace(rankSlots.key, plan.programs.size());
+    if (added) {
+      plan.programs.emplace_back();
+      plan.programs.back().name = "rank" + std::to_string(r);
+    }
+    plan.programs[it->second].ranks.push_back(r);
+    plan.ranks[r].program = it->second;
+  }
+
+  for (ProgramArtifacts &program : plan.programs) {
+    SmallVector<func::FuncOp> members;
+    SmallVector<const RankSlots *> memberSlots;
+    for (int r : program.ranks) {
+      members.push_back(funcs[r]);
+      memberSlots.push_back(&slots[r]);
+    }
+    auto notes = planNotes(members, memberSlots, program.ranks, distributed);
+    std::string leadText;
+    for (int r : program.ranks) {
+      RankBody body;
+      Emitter emitter(funcs[r], slots[r], notes, body);
+      if (failed(emitter.run()))
+        return failure();
+      RankArtifacts &rank = plan.ranks[r];
+      rank.weights = std::move(body.weights);
+      rank.weightsChecksum =
+          ssrt::fnv1a64(rank.weights.data(), rank.weights.size());
+      rank.arenaBytes = body.arenaBytes;
+      rank.inputOffsets = std::move(body.inputOffsets);
+      rank.communication = std::move(body.communication);
+      if (r != program.ranks.front()) {
+        if (static_cast<int64_t>(rank.weights.size()) != program.weightsBytes)
+          return funcs[r].emitError("emit: rank ")
+                 << r << " shares a program with rank " << program.ranks[0]
+                 << " but its weights differ in layout";
+        continue;
+      }
+      leadText = std::move(body.text);
+      program.arenaBytes = body.arenaBytes;
+      program.weightsBytes = rank.weights.size();
+      program.kernelCalls = body.kernelCalls;
+      program.inputs = std::move(body.inputs);
+      program.outputs = std::move(body.outputs);
+    }
+    program.source = programHeader(plan, program, options) + leadText +
+                     programFooter(plan, program, options);
+  }
+
+  const ProgramArtifacts &outputProgram =
+      plan.programs[plan.ranks[plan.outputRank].program];
+  plan.inputs = outputProgram.inputs;
+  for (ProgramTensor &t : plan.inputs)
+    t.shape = t.fullShape;
+  plan.outputs = outputProgram.outputs;
+  return success();
 }
 
 } // namespace ss

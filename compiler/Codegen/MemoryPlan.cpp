@@ -1,13 +1,16 @@
 //===- MemoryPlan.cpp - the graph-plan-memory pass ---------------------===//
 //
-// Computes live ranges over the function's op order and places every
+// Computes live ranges over each function's op order and places every
 // activation, input and output in one arena (ArenaPlanner). Views share
-// their source's buffer; constants live in the weights blob.
+// their source's buffer; constants live in the weights blob. In rank
+// functions, communication and local dist ops get buffers like graph ops,
+// and a model input's storage is the box the rank reads of it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/MemoryPlan.h"
 #include "Codegen/ArenaPlanner.h"
+#include "Codegen/RankFunctions.h"
 #include "Debug.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
@@ -81,8 +84,12 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
       bufferOf[root] = requests.size() - 1;
       return requests.size() - 1;
     };
+    // A model input is written before step 0: the argument itself, or in a
+    // rank function the box the rank reads of it. An input the function
+    // never reads gets no buffer (offset -1; the runtime only checks it).
     for (BlockArgument arg : func.getArguments())
-      bufferFor(arg, -1);
+      if (!arg.use_empty())
+        bufferFor(inputStorage(arg), -1);
     for (Operation &op : body)
       for (Value result : op.getResults())
         if (!isView(result) && !isConstantRoot(result))
@@ -105,7 +112,7 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
     llvm::DenseSet<Value> claimed;
     for (Value v : ret.getOperands()) {
       Value root = storageRoot(v);
-      bool inPlace = !isa<BlockArgument>(root) && !isConstantRoot(root) &&
+      bool inPlace = !isModelInput(root) && !isConstantRoot(root) &&
                      claimed.insert(root).second;
       if (inPlace) {
         size_t idx = bufferOf[root];
@@ -140,7 +147,8 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
     }
     SmallVector<int64_t> inputOffsets, outputOffsets;
     for (BlockArgument arg : func.getArguments())
-      inputOffsets.push_back(plan.offsets[bufferOf[arg]]);
+      inputOffsets.push_back(
+          arg.use_empty() ? -1 : plan.offsets[bufferOf[inputStorage(arg)]]);
     for (int64_t idx : outputBuffer)
       outputOffsets.push_back(plan.offsets[idx]);
     func->setAttr(kInputOffsetsAttr, b.getDenseI64ArrayAttr(inputOffsets));

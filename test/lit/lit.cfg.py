@@ -17,3 +17,7 @@ for tool_dir in (os.path.join(config.ss_tools_dir, "ssc-opt"),
 config.environment["PATH"] += os.pathsep + os.environ.get("PATH", "")
 config.substitutions.append(("%python", config.ss_python))
 config.substitutions.append(("%models", os.path.join(config.ss_source_dir, "models")))
+# The example plan plugin (models/plans/pipeline_plugin), for driver tests.
+config.substitutions.append(
+    ("%pipeline_plugin", os.path.join(config.ss_tools_dir, "..", "models", "plans",
+                                      "pipeline_plugin", "libSSPipelinePlan.so")))

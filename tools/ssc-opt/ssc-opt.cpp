@@ -1,11 +1,11 @@
-//===- ssc-opt.cpp - run SuperScaler passes on MLIR files
-//-------------------===//
+//===- ssc-opt.cpp - run SuperScaler passes on MLIR files -----------------===//
 //
-// Like mlir-opt, with the graph dialect and every SuperScaler pass
+// Like mlir-opt, with the graph and dist dialects and every SuperScaler pass
 // registered, so each stage can be run and tested alone.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
 
@@ -16,7 +16,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<ss::graph::GraphDialect, mlir::func::FuncDialect>();
+  registry.insert<ss::graph::GraphDialect, ss::dist::DistDialect,
+                  mlir::func::FuncDialect>();
   ss::registerSuperScalerPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

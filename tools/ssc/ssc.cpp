@@ -1,14 +1,16 @@
-//===- ssc.cpp - the SuperScaler compiler driver
-//---------------------------===//
+//===- ssc.cpp - the SuperScaler compiler driver --------------------------===//
 //
-// `ssc compile` imports an ONNX model, runs the pass pipeline and writes the
-// rank programs; `ssc run` builds and launches them; `ssc inspect` reports
-// what a model contains and what the compiler supports of it.
+// `ssc compile` imports an ONNX model (or reads MLIR), runs the pass
+// pipeline and writes the rank programs; `ssc run` builds and launches them
+// (under mpirun for more than one rank); `ssc inspect` reports what a model
+// contains and what the compiler supports of it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/CppEmitter.h"
+#include "Codegen/RankFunctions.h"
 #include "Debug.h"
+#include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
 #include "Import/OnnxImporter.h"
 #include "Passes.h"
@@ -16,7 +18,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -25,6 +30,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "ssrt/npy.h"
@@ -37,6 +43,7 @@
 #include <map>
 #include <numeric>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mlir;
 
@@ -59,7 +66,9 @@ void installDiagnosticPrinter(MLIRContext &context) {
     if (auto name = dyn_cast<NameLoc>(loc))
       where = "node \"" + name.getName().str() + "\": ";
     else if (auto file = dyn_cast<FileLineColLoc>(loc))
-      where = file.getFilename().str() + ": ";
+      where = file.getFilename().str() +
+              (file.getLine() ? ":" + std::to_string(file.getLine()) : "") +
+              ": ";
     const char *severity =
         diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
         : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
@@ -133,12 +142,14 @@ bool writeFile(const std::string &path, const char *data, size_t size) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-std::string runtimeCMakeLists(const std::vector<std::string> &ranks) {
+/// The build of the emitted programs: one executable per distinct source,
+/// linked with ssrt, MPI (the runtime's communication), BLAS and OpenMP.
+std::string runtimeCMakeLists(const ss::EmittedPlan &plan) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "# Builds the rank programs emitted by ssc against the ssrt runtime.\n"
      << "cmake_minimum_required(VERSION 3.20)\n"
-     << "project(superscaler_ranks CXX)\n"
+     << "project(superscaler_ranks C CXX)\n"
      << "set(CMAKE_CXX_STANDARD 17)\n"
      << "if(NOT CMAKE_BUILD_TYPE)\n  set(CMAKE_BUILD_TYPE Release)\nendif()\n"
      << "set(SSRT_INCLUDE_DIR \"" << SS_RUNTIME_INCLUDE_DIR
@@ -147,27 +158,45 @@ std::string runtimeCMakeLists(const std::vector<std::string> &ranks) {
      << "\" CACHE FILEPATH \"ssrt static library\")\n"
      << "set(SSRT_BLAS_LIBRARY \"" << SS_BLAS_LIBRARY
      << "\" CACHE FILEPATH \"OpenBLAS (OpenMP build)\")\n"
-     << "find_package(OpenMP REQUIRED COMPONENTS CXX)\n";
-  for (const auto &r : ranks)
-    os << "add_executable(" << r << " " << r << ".cpp)\n"
+     << "find_package(OpenMP REQUIRED COMPONENTS CXX)\n"
+     << "find_package(MPI REQUIRED COMPONENTS C)\n";
+  for (const ss::ProgramArtifacts &program : plan.programs) {
+    const std::string &r = program.name;
+    os << "\n# ranks "
+       << llvm::join(
+              llvm::map_range(program.ranks,
+                              [](int rank) { return std::to_string(rank); }),
+              ", ")
+       << "\n"
+       << "add_executable(" << r << " " << r << ".cpp)\n"
        << "target_include_directories(" << r
        << " PRIVATE ${SSRT_INCLUDE_DIR})\n"
        << "target_link_libraries(" << r << " PRIVATE ${SSRT_LIBRARY} "
-       << "${SSRT_BLAS_LIBRARY} OpenMP::OpenMP_CXX)\n";
+       << "MPI::MPI_C ${SSRT_BLAS_LIBRARY} OpenMP::OpenMP_CXX)\n";
+  }
   return s;
+}
+
+std::string npyFileName(const std::string &name) {
+  std::string file;
+  for (char c : name)
+    file += (llvm::isAlnum(c) || c == '.' || c == '_' || c == '-') ? c : '_';
+  return file + ".npy";
 }
 
 llvm::json::Value tensorJson(const ss::ProgramTensor &t, bool withFile) {
   llvm::json::Object o{{"name", t.name},
                        {"dtype", t.dtype},
                        {"shape", llvm::json::Array(t.shape)}};
-  if (withFile) {
-    std::string file;
-    for (char c : t.name)
-      file += (llvm::isAlnum(c) || c == '.' || c == '_' || c == '-') ? c : '_';
-    o["file"] = file + ".npy";
-  }
+  if (withFile)
+    o["file"] = npyFileName(t.name);
   return o;
+}
+
+std::string joinInts(llvm::ArrayRef<int64_t> values) {
+  return llvm::join(
+      llvm::map_range(values, [](int64_t v) { return std::to_string(v); }),
+      ", ");
 }
 
 //===----------------------------------------------------------------------===//
@@ -178,7 +207,11 @@ struct CompileArgs {
   std::string model;
   std::string output;
   std::string target = "cpu";
-  int worldSize = 1;
+  int worldSize = 0; // 0: the product of the plan's degrees, else 1
+  std::string plan;
+  std::string planFile;
+  std::vector<std::string> passPlugins;
+  std::string pluginPipeline;
   std::vector<std::string> inputShapes;
   std::vector<std::string> frozenInputs;
   std::string emit = "cpp";
@@ -188,24 +221,142 @@ struct CompileArgs {
   bool quiet = false;
 };
 
+/// The pipeline stages of DESIGN.md section 2, in order; `--stop-after`
+/// names one. The dist stages run only for a parallel compilation.
+const char *const kStages[] = {"import", "fold",        "fuse",
+                               "plan",   "communicate", "schedule",
+                               "split",  "plan-memory"};
+constexpr int kStageCount = sizeof(kStages) / sizeof(kStages[0]);
+
+int stageIndex(llvm::StringRef name) {
+  for (int i = 0; i < kStageCount; ++i)
+    if (name == kStages[i])
+      return i;
+  return -1;
+}
+
+/// Where the pipeline starts for an MLIR input, from what the IR holds:
+/// graph IR runs everything after import; a function bound to devices still
+/// holding `dist.require`/`dist.assemble` (after dist-apply-plan) resumes at
+/// communicate; scheduled device IR at split; rank functions at
+/// plan-memory.
+int entryStage(ModuleOp module) {
+  if (module->hasAttr(ss::kWorldSizeAttr))
+    return stageIndex("plan-memory");
+  bool bound = false;
+  for (auto func : module.getOps<func::FuncOp>())
+    bound |= func->hasAttr(ss::kWorldSizeAttr);
+  if (!bound)
+    return stageIndex("fold");
+  bool unresolved = false;
+  module.walk([&](Operation *op) {
+    unresolved |= isa<ss::dist::RequireOp, ss::dist::AssembleOp>(op);
+  });
+  return unresolved ? stageIndex("communicate") : stageIndex("split");
+}
+
+/// The world size a partitioned module records (on the module after the
+/// split, on the function before it); 1 when it records none.
+int64_t worldSizeOf(ModuleOp module) {
+  if (auto attr = module->getAttrOfType<IntegerAttr>(ss::kWorldSizeAttr))
+    return attr.getInt();
+  for (auto func : module.getOps<func::FuncOp>())
+    if (auto attr = func->getAttrOfType<IntegerAttr>(ss::kWorldSizeAttr))
+      return attr.getInt();
+  return 1;
+}
+
+OwningOpRef<ModuleOp> parseMlirModel(MLIRContext &context,
+                                     const std::string &path) {
+  context.loadDialect<ss::graph::GraphDialect, ss::dist::DistDialect,
+                      func::FuncDialect>();
+  return parseSourceFile<ModuleOp>(path, &context);
+}
+
+/// Removes rank sources and weights a previous compilation into the same
+/// directory left behind, so the directory holds exactly this plan.
+void removeStaleRankFiles(const std::string &dir, const ss::EmittedPlan &plan) {
+  std::error_code ec;
+  llvm::Regex pattern("^rank[0-9]+\\.(cpp|weights)$");
+  std::vector<std::string> stale;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    std::string name = llvm::sys::path::filename(it->path()).str();
+    if (!pattern.match(name))
+      continue;
+    bool current = false;
+    for (const auto &program : plan.programs)
+      current |= name == program.name + ".cpp";
+    for (const auto &rank : plan.ranks)
+      current |= name == ss::weightsFileName(rank.rank);
+    if (!current)
+      stale.push_back(it->path());
+  }
+  for (const std::string &path : stale)
+    llvm::sys::fs::remove(path);
+}
+
+void printCompileReport(const ss::EmittedPlan &plan,
+                        const std::string &modelName, const CompileArgs &args) {
+  auto &os = llvm::outs();
+  os << "compiled \"" << modelName << "\" for " << plan.worldSize
+     << (plan.worldSize == 1 ? " rank" : " ranks") << " (" << args.target;
+  if (plan.worldSize > 1 || plan.plan.rfind("single rank", 0) != 0)
+    os << ", plan " << plan.plan;
+  os << ") -> " << args.output << "\n";
+  int64_t arenaTotal = 0, weightsTotal = 0, commTotal = 0, commCount = 0;
+  for (const ss::RankArtifacts &rank : plan.ranks) {
+    const ss::ProgramArtifacts &program = plan.programs[rank.program];
+    arenaTotal += rank.arenaBytes;
+    weightsTotal += rank.weights.size();
+    os << "  rank " << rank.rank << ": arena " << rank.arenaBytes
+       << " bytes (peak), weights " << rank.weights.size() << " bytes, ";
+    if (plan.programs.size() > 1)
+      os << "source " << program.name << ".cpp, ";
+    os << "collectives: ";
+    if (rank.communication.empty())
+      os << "none\n";
+    else
+      os << rank.communication.size() << " per step\n";
+    for (const ss::CommunicationRecord &c : rank.communication) {
+      std::string with =
+          c.kind == "send"   ? "to rank " + std::to_string(c.group[1])
+          : c.kind == "recv" ? "from rank " + std::to_string(c.group[0])
+                             : "group [" + joinInts(c.group) + "]";
+      os << llvm::formatv("    {0,-15}{1,-22}{2,12} bytes\n", c.kind, with,
+                          c.bytes);
+      commTotal += c.bytes;
+      ++commCount;
+    }
+  }
+  os << "  total: arena " << arenaTotal << " bytes, weights " << weightsTotal
+     << " bytes, " << commCount << " collectives moving " << commTotal
+     << " bytes per step; " << plan.programs.size() << " distinct source"
+     << (plan.programs.size() == 1 ? "" : "s") << " for " << plan.worldSize
+     << (plan.worldSize == 1 ? " rank" : " ranks") << "\n";
+}
+
 int compile(const CompileArgs &args) {
   if (args.target != "cpu") {
     printError("--target " + args.target +
                " is not available yet; supported: cpu");
     return kExitUnsupported;
   }
-  if (args.worldSize != 1) {
-    printError("--world-size " + std::to_string(args.worldSize) +
-               " needs a parallel plan; this build supports --world-size 1");
-    return kExitUnsupported;
-  }
-  static const char *stages[] = {"import", "fold", "fuse", "plan-memory"};
-  if (!args.stopAfter.empty() &&
-      std::find(std::begin(stages), std::end(stages), args.stopAfter) ==
-          std::end(stages)) {
-    printError("--stop-after " + args.stopAfter +
-               " is not a stage (import, fold, fuse, plan-memory)");
+  if (args.worldSize < 0) {
+    printError("--world-size must be positive");
     return kExitError;
+  }
+  int stopStage = kStageCount - 1;
+  if (!args.stopAfter.empty()) {
+    stopStage = stageIndex(args.stopAfter);
+    if (stopStage < 0) {
+      std::string all;
+      for (const char *stage : kStages)
+        all += std::string(all.empty() ? "" : ", ") + stage;
+      printError("--stop-after " + args.stopAfter + " is not a stage (" + all +
+                 ")");
+      return kExitError;
+    }
   }
   if (args.emit != "cpp" && args.emit != "mlir") {
     printError("--emit must be cpp or mlir");
@@ -215,21 +366,88 @@ int compile(const CompileArgs &args) {
     printError("--stop-after needs --emit=mlir");
     return kExitError;
   }
-
   ss::enableDebugTypes(args.debugOnly);
-  ss::ImportOptions options;
-  if (!parseInputShapes(args.inputShapes, options.inputShapes) ||
-      !parseFrozenInputs(args.frozenInputs, options.frozenInputs))
-    return kExitError;
-
   MLIRContext context;
   context.disableMultithreading();
   installDiagnosticPrinter(context);
-  ss::ImportStatus status;
-  auto module = ss::importOnnxModel(context, args.model, options, status);
-  if (!module)
-    return status == ss::ImportStatus::Unsupported ? kExitUnsupported
-                                                   : kExitError;
+
+  // Plugins register their passes before any pipeline text is parsed.
+  for (const std::string &path : args.passPlugins) {
+    auto plugin = PassPlugin::load(path);
+    if (!plugin) {
+      printError("--load-pass-plugin " + path + ": " +
+                 llvm::toString(plugin.takeError()));
+      return kExitError;
+    }
+    plugin->registerPassRegistryCallbacks();
+  }
+
+  bool mlirInput = llvm::StringRef(args.model).ends_with(".mlir");
+  OwningOpRef<ModuleOp> module;
+  int entry = stageIndex("fold");
+  if (mlirInput) {
+    if (!args.inputShapes.empty() || !args.frozenInputs.empty()) {
+      printError("--input-shape and --freeze-input apply to ONNX models, not "
+                 "to MLIR input");
+      return kExitError;
+    }
+    module = parseMlirModel(context, args.model);
+    if (!module)
+      return kExitError;
+    entry = entryStage(*module);
+  } else {
+    ss::ImportOptions options;
+    if (!parseInputShapes(args.inputShapes, options.inputShapes) ||
+        !parseFrozenInputs(args.frozenInputs, options.frozenInputs))
+      return kExitError;
+    ss::ImportStatus status;
+    module = ss::importOnnxModel(context, args.model, options, status);
+    if (!module)
+      return status == ss::ImportStatus::Unsupported ? kExitUnsupported
+                                                     : kExitError;
+  }
+
+  // The one switch between the single-rank pipeline and the parallel one:
+  // without a plan, plan passes or more than one rank, the dist stages are
+  // skipped and the model's function is rank 0's program.
+  bool parallel = args.worldSize > 1 || !args.plan.empty() ||
+                  !args.planFile.empty() || !args.pluginPipeline.empty();
+  bool alreadyPartitioned = entry > stageIndex("plan");
+  if (alreadyPartitioned) {
+    if (!args.plan.empty() || !args.planFile.empty() ||
+        !args.pluginPipeline.empty()) {
+      printError("'" + args.model +
+                 "' is already partitioned; --plan, --plan-file and "
+                 "--plugin-pipeline apply to graph IR only");
+      return kExitError;
+    }
+    int64_t irWorld = worldSizeOf(*module);
+    if (args.worldSize != 0 && args.worldSize != irWorld) {
+      printError("--world-size " + std::to_string(args.worldSize) + ": '" +
+                 args.model + "' is partitioned for " +
+                 std::to_string(irWorld) + " ranks");
+      return kExitError;
+    }
+    parallel = true;
+  }
+  auto runs = [&](const char *stage) {
+    int i = stageIndex(stage);
+    bool distStage = i >= stageIndex("plan") && i <= stageIndex("split");
+    return i >= entry && i <= stopStage && (parallel || !distStage);
+  };
+  if (!parallel && stopStage >= stageIndex("plan") &&
+      stopStage <= stageIndex("split")) {
+    printError("--stop-after " + args.stopAfter +
+               " needs a parallel compilation (--plan, --plan-file, "
+               "--plugin-pipeline or --world-size above 1)");
+    return kExitError;
+  }
+  if (stopStage < entry && !args.stopAfter.empty() &&
+      args.stopAfter != "import") {
+    printError("--stop-after " + args.stopAfter + ": '" + args.model +
+               "' is already past that stage");
+    return kExitError;
+  }
 
   auto writeMlir = [&]() {
     std::string text;
@@ -258,36 +476,78 @@ int compile(const CompileArgs &args) {
                         [](Pass *, Operation *) { return true; },
                         /*printModuleScope=*/true,
                         /*printAfterOnlyOnChange=*/false);
-  // The stages of DESIGN.md section 2 that a single-rank program needs.
-  pm.addPass(ss::createGraphFoldConstants());
-  if (args.stopAfter != "fold") {
+  if (runs("fold"))
+    pm.addPass(ss::createGraphFoldConstants());
+  if (runs("fuse")) {
     pm.addPass(ss::createGraphFoldBatchNorm());
     pm.addPass(ss::createGraphFuseConvActivation());
   }
-  if (args.stopAfter != "fold" && args.stopAfter != "fuse")
+  if (runs("plan")) {
+    // Out-of-tree plan passes decide first, with the same primitives;
+    // dist-apply-plan leaves the ops they placed alone and plans the rest.
+    std::string error;
+    llvm::raw_string_ostream errorStream(error);
+    if (!args.pluginPipeline.empty() &&
+        failed(parsePassPipeline(args.pluginPipeline, pm, errorStream))) {
+      printError("--plugin-pipeline '" + args.pluginPipeline + "': " + error);
+      return kExitError;
+    }
+    ss::DistApplyPlanOptions planOptions;
+    planOptions.plan = args.plan;
+    planOptions.planFile = args.planFile;
+    planOptions.worldSize = args.worldSize;
+    pm.addPass(ss::createDistApplyPlan(planOptions));
+  }
+  if (runs("communicate"))
+    pm.addPass(ss::createDistInsertCommunication());
+  if (runs("schedule"))
+    pm.addPass(ss::createDistSchedule());
+  if (runs("split"))
+    pm.addPass(ss::createDistSplitRanks());
+  if (runs("plan-memory"))
     pm.addPass(ss::createGraphPlanMemory());
   if (failed(pm.run(*module)))
     return kExitError;
   if (args.emit == "mlir")
     return writeMlir();
 
-  auto func = module->lookupSymbol<func::FuncOp>("main");
-  std::string modelName = "model";
+  std::string modelName =
+      llvm::sys::path::stem(args.model).str(); // MLIR input without a name
   if (auto n = (*module)->getAttrOfType<StringAttr>("ss.model"))
     modelName = n.str();
 
   ss::EmitOptions emitOptions;
   emitOptions.modelName = modelName;
-  emitOptions.plan = "single rank, no partitioning (world size 1)";
+  if (!parallel)
+    emitOptions.plan = "single rank, no partitioning (world size 1)";
+  else if (alreadyPartitioned)
+    emitOptions.plan =
+        "as partitioned in " + llvm::sys::path::filename(args.model).str();
+  else {
+    std::string described = args.plan;
+    if (!args.planFile.empty())
+      described +=
+          (described.empty() ? "plan file " : " + plan file ") + args.planFile;
+    if (!args.pluginPipeline.empty())
+      described += (described.empty() ? "" : " + ") + args.pluginPipeline;
+    emitOptions.plan = described.empty() ? "replicated" : described;
+  }
   // The fingerprint identifies the compiled plan; ranks exchange it at start.
   std::ifstream modelFile(args.model, std::ios::binary);
   std::string modelBytes((std::istreambuf_iterator<char>(modelFile)),
                          std::istreambuf_iterator<char>());
-  uint64_t fp = ssrt::fnv1a64(modelBytes.data(), modelBytes.size()) ^
-                ssrt::fnv1a64(emitOptions.plan.data(), emitOptions.plan.size());
+  std::string planText = emitOptions.plan + "|" + args.pluginPipeline + "|" +
+                         std::to_string(args.worldSize);
+  if (!args.planFile.empty()) {
+    std::ifstream planFile(args.planFile, std::ios::binary);
+    planText.append((std::istreambuf_iterator<char>(planFile)),
+                    std::istreambuf_iterator<char>());
+  }
+  uint64_t fp = ssrt::fnv1a64(modelBytes.data(), modelBytes.size());
+  fp = ssrt::fnv1a64(planText.data(), planText.size(), fp);
   emitOptions.planFingerprint = llvm::utohexstr(fp, /*LowerCase=*/true, 16);
-  ss::RankProgram program;
-  if (failed(ss::emitCppProgram(func, emitOptions, program)))
+  ss::EmittedPlan plan;
+  if (failed(ss::emitCppPrograms(*module, emitOptions, plan)))
     return kExitError;
 
   // Write into the output directory; manifest.json goes last, so a
@@ -300,36 +560,73 @@ int compile(const CompileArgs &args) {
     printError("cannot create '" + out + "': " + ec.message());
     return kExitError;
   }
-  std::string cmake = runtimeCMakeLists({"rank0"});
-  if (!writeFile(out + "/rank0.cpp", program.source.data(),
-                 program.source.size()) ||
-      !writeFile(out + "/rank0.weights", program.weights.data(),
-                 program.weights.size()) ||
-      !writeFile(out + "/CMakeLists.txt", cmake.data(), cmake.size())) {
+  removeStaleRankFiles(out, plan);
+  std::string cmake = runtimeCMakeLists(plan);
+  bool written = writeFile(out + "/CMakeLists.txt", cmake.data(), cmake.size());
+  for (const ss::ProgramArtifacts &program : plan.programs)
+    written =
+        written && writeFile(out + "/" + program.name + ".cpp",
+                             program.source.data(), program.source.size());
+  for (const ss::RankArtifacts &rank : plan.ranks)
+    written = written && writeFile(out + "/" + ss::weightsFileName(rank.rank),
+                                   rank.weights.data(), rank.weights.size());
+  if (!written) {
     printError("cannot write into '" + out + "'");
     return kExitError;
   }
-  llvm::json::Array inputs, outputs;
-  for (const auto &t : program.inputs)
+
+  llvm::json::Array inputs, outputs, programs, ranks, groups;
+  for (const auto &t : plan.inputs)
     inputs.push_back(tensorJson(t, false));
-  for (const auto &t : program.outputs)
+  for (const auto &t : plan.outputs)
     outputs.push_back(tensorJson(t, true));
+  for (const auto &group : plan.groups)
+    groups.push_back(llvm::json::Array(group));
+  int64_t maxArena = 0;
+  for (const ss::ProgramArtifacts &program : plan.programs)
+    programs.push_back(
+        llvm::json::Object{{"source", program.name + ".cpp"},
+                           {"binary", program.name},
+                           {"ranks", llvm::json::Array(program.ranks)},
+                           {"arena_bytes", program.arenaBytes},
+                           {"weights_bytes", program.weightsBytes}});
+  for (const ss::RankArtifacts &rank : plan.ranks) {
+    maxArena = std::max(maxArena, rank.arenaBytes);
+    llvm::json::Array collectives;
+    for (const ss::CommunicationRecord &c : rank.communication)
+      collectives.push_back(
+          llvm::json::Object{{"kind", c.kind},
+                             {"group", llvm::json::Array(c.group)},
+                             {"bytes", c.bytes},
+                             {"id", c.id}});
+    llvm::json::Array boxes;
+    for (const auto &offsets : rank.inputOffsets)
+      boxes.push_back(llvm::json::Array(offsets));
+    const ss::ProgramArtifacts &program = plan.programs[rank.program];
+    ranks.push_back(llvm::json::Object{
+        {"rank", rank.rank},
+        {"program", program.name},
+        {"source", program.name + ".cpp"},
+        {"weights", ss::weightsFileName(rank.rank)},
+        {"weights_bytes", static_cast<int64_t>(rank.weights.size())},
+        {"weights_checksum",
+         llvm::utohexstr(rank.weightsChecksum, /*LowerCase=*/true, 16)},
+        {"arena_bytes", rank.arenaBytes},
+        {"input_offsets", std::move(boxes)},
+        {"collectives", std::move(collectives)}});
+  }
   llvm::json::Object manifest{
       {"model", modelName},
       {"source_model", args.model},
       {"target", args.target},
-      {"world_size", args.worldSize},
-      {"plan", emitOptions.plan},
+      {"world_size", plan.worldSize},
+      {"output_rank", plan.outputRank},
+      {"plan", plan.plan},
       {"plan_fingerprint", emitOptions.planFingerprint},
-      {"arena_bytes", program.arenaBytes},
-      {"ranks", llvm::json::Array{llvm::json::Object{
-                    {"rank", 0},
-                    {"source", "rank0.cpp"},
-                    {"weights", "rank0.weights"},
-                    {"weights_bytes", (int64_t)program.weights.size()},
-                    {"weights_checksum",
-                     llvm::utohexstr(program.weightsChecksum, true, 16)},
-                    {"arena_bytes", program.arenaBytes}}}},
+      {"arena_bytes", maxArena},
+      {"groups", std::move(groups)},
+      {"programs", std::move(programs)},
+      {"ranks", std::move(ranks)},
       {"inputs", std::move(inputs)},
       {"outputs", std::move(outputs)},
   };
@@ -342,11 +639,7 @@ int compile(const CompileArgs &args) {
     return kExitError;
   }
   if (!args.quiet)
-    llvm::outs() << "compiled \"" << modelName << "\" for 1 rank (cpu) -> "
-                 << out << "\n"
-                 << "  rank 0: arena " << program.arenaBytes
-                 << " bytes (peak), weights " << program.weights.size()
-                 << " bytes, collectives: none\n";
+    printCompileReport(plan, modelName, args);
   return kExitOk;
 }
 
@@ -390,6 +683,65 @@ bool newerThan(const std::string &a, const std::string &b) {
   return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
 }
 
+/// A program of a compiled directory: its binary and the ranks running it.
+struct LaunchProgram {
+  std::string binary; // name, built into DIR/build
+  std::vector<int> ranks;
+};
+
+/// Reads the programs from manifest.json. Manifests from before parallel
+/// programs list only ranks, each with its own `source`.
+bool readPrograms(const llvm::json::Object &manifest,
+                  std::vector<LaunchProgram> &programs,
+                  std::vector<int> &programOfRank) {
+  if (auto *list = manifest.getArray("programs")) {
+    for (const llvm::json::Value &entry : *list) {
+      const auto *object = entry.getAsObject();
+      auto binary = object ? object->getString("binary") : std::nullopt;
+      const auto *ranks = object ? object->getArray("ranks") : nullptr;
+      if (!binary || !ranks)
+        return false;
+      LaunchProgram program{binary->str(), {}};
+      for (const llvm::json::Value &rank : *ranks)
+        if (auto r = rank.getAsInteger())
+          program.ranks.push_back(*r);
+      programs.push_back(std::move(program));
+    }
+  } else if (auto *ranks = manifest.getArray("ranks")) {
+    for (const llvm::json::Value &entry : *ranks) {
+      const auto *object = entry.getAsObject();
+      auto source = object ? object->getString("source") : std::nullopt;
+      auto rank = object ? object->getInteger("rank") : std::nullopt;
+      if (!source || !rank)
+        return false;
+      programs.push_back(
+          {llvm::sys::path::stem(*source).str(), {static_cast<int>(*rank)}});
+    }
+  }
+  int worldSize = 0;
+  for (const LaunchProgram &program : programs)
+    worldSize += program.ranks.size();
+  programOfRank.assign(worldSize, -1);
+  for (auto [p, program] : llvm::enumerate(programs))
+    for (int r : program.ranks) {
+      if (r < 0 || r >= worldSize || programOfRank[r] != -1)
+        return false;
+      programOfRank[r] = p;
+    }
+  return !programs.empty();
+}
+
+/// mpirun from the MPI found at configure time, else from PATH.
+std::optional<std::string> findMpirun() {
+  std::string configured = SS_MPIEXEC;
+  if (!configured.empty() && llvm::sys::fs::can_execute(configured))
+    return configured;
+  for (const char *name : {"mpirun", "mpiexec"})
+    if (auto path = llvm::sys::findProgramByName(name))
+      return *path;
+  return std::nullopt;
+}
+
 int run(const RunArgs &args) {
   std::string manifestPath = args.dir + "/manifest.json";
   auto buffer = llvm::MemoryBuffer::getFile(manifestPath);
@@ -406,15 +758,21 @@ int run(const RunArgs &args) {
     printError("'" + manifestPath + "' is not valid JSON");
     return kExitError;
   }
-  auto *ranks = manifest->getAsObject()->getArray("ranks");
-  if (!ranks || ranks->empty()) {
-    printError("'" + manifestPath + "' lists no ranks");
+  std::vector<LaunchProgram> programs;
+  std::vector<int> programOfRank;
+  if (!readPrograms(*manifest->getAsObject(), programs, programOfRank)) {
+    printError("'" + manifestPath +
+               "' lists no programs, or ranks that are not 0..N-1 once each");
     return kExitError;
   }
+  int worldSize = programOfRank.size();
+
   std::string buildDir = args.dir + "/build";
-  std::string binary = buildDir + "/rank0";
-  std::string source = args.dir + "/rank0.cpp";
-  if (!newerThan(binary, source)) {
+  bool stale = false;
+  for (const LaunchProgram &program : programs)
+    stale |= !newerThan(buildDir + "/" + program.binary,
+                        args.dir + "/" + program.binary + ".cpp");
+  if (stale) {
     auto cmakePath = llvm::sys::findProgramByName("cmake");
     if (!cmakePath) {
       printError("cmake not found on PATH; needed to build the program");
@@ -425,29 +783,71 @@ int run(const RunArgs &args) {
                 {"cmake", "-S", args.dir, "-B", buildDir,
                  "-DCMAKE_BUILD_TYPE=Release"},
                 llvm::StringRef(log)) != 0 ||
-        execute(*cmakePath, {"cmake", "--build", buildDir, "-j", "2"},
+        execute(*cmakePath, {"cmake", "--build", buildDir, "-j", "4"},
                 llvm::StringRef(log)) != 0) {
       printError("building '" + args.dir + "' failed; see " + log);
       return kExitError;
     }
   }
-  std::vector<std::string> argv = {
-      binary,         "--weights", args.dir + "/rank0.weights", "--output-dir",
-      args.outputDir, "--threads", std::to_string(args.threads)};
+
+  // The options every rank gets; `%d` in the weights path stands for the
+  // rank's world rank.
+  std::vector<std::string> rankArgs = {
+      "--weights",    args.dir + "/" + ss::kWeightsFilePattern,
+      "--output-dir", args.outputDir,
+      "--threads",    std::to_string(args.threads)};
   if (args.iterations != 1 || args.warmup != 0) {
-    argv.push_back("--warmup");
-    argv.push_back(std::to_string(args.warmup));
-    argv.push_back("--iterations");
-    argv.push_back(std::to_string(args.iterations));
+    rankArgs.insert(rankArgs.end(),
+                    {"--warmup", std::to_string(args.warmup), "--iterations",
+                     std::to_string(args.iterations)});
   }
-  for (const auto &in : args.inputs) {
-    argv.push_back("--input");
-    argv.push_back(in);
+  for (const auto &in : args.inputs)
+    rankArgs.insert(rankArgs.end(), {"--input", in});
+
+  if (worldSize == 1) {
+    std::string binary = buildDir + "/" + programs.front().binary;
+    std::vector<std::string> argv = {binary};
+    argv.insert(argv.end(), rankArgs.begin(), rankArgs.end());
+    int rc = execute(binary, argv);
+    if (rc != 0) {
+      if (rc > 0)
+        printError("rank 0 exited with code " + std::to_string(rc));
+      return kExitError;
+    }
+    return kExitOk;
   }
-  int rc = execute(binary, argv);
+
+  auto mpirun = findMpirun();
+  if (!mpirun) {
+    printError("mpirun not found (neither the one found at configure time "
+               "nor on PATH); needed to run " +
+               std::to_string(worldSize) + " ranks");
+    return kExitError;
+  }
+  // MPMD launch: one app context per run of consecutive ranks sharing a
+  // binary, in rank order, so MPI's world ranks are the plan's ranks.
+  std::vector<std::string> argv = {*mpirun};
+  if (geteuid() == 0)
+    argv.push_back("--allow-run-as-root");
+  argv.insert(argv.end(), {"--oversubscribe", "--bind-to", "none"});
+  for (int first = 0; first < worldSize;) {
+    int last = first;
+    while (last + 1 < worldSize &&
+           programOfRank[last + 1] == programOfRank[first])
+      ++last;
+    if (first > 0)
+      argv.push_back(":");
+    argv.insert(argv.end(),
+                {"-np", std::to_string(last - first + 1),
+                 buildDir + "/" + programs[programOfRank[first]].binary});
+    argv.insert(argv.end(), rankArgs.begin(), rankArgs.end());
+    first = last + 1;
+  }
+  int rc = execute(*mpirun, argv);
   if (rc != 0) {
     if (rc > 0)
-      printError("rank 0 exited with code " + std::to_string(rc));
+      printError("a rank failed: mpirun exited with code " +
+                 std::to_string(rc));
     return kExitError;
   }
   return kExitOk;
@@ -589,8 +989,14 @@ int main(int argc, char **argv) {
 
   CompileArgs compileArgs;
   auto *compileCmd = app.add_subcommand(
-      "compile", "Compile MODEL.onnx into rank programs in the directory OUT");
-  compileCmd->add_option("model", compileArgs.model, "The ONNX model file")
+      "compile", "Compile MODEL (.onnx, or .mlir: graph IR, device IR or rank "
+                 "functions) into rank programs in the directory OUT");
+  compileCmd
+      ->add_option("model", compileArgs.model,
+                   "The ONNX model, or an MLIR file: graph IR runs the whole "
+                   "pipeline; a function bound to devices resumes at "
+                   "communicate (with dist.require) or at split (scheduled "
+                   "device IR); rank functions resume at plan-memory")
       ->required();
   compileCmd
       ->add_option("-o,--output", compileArgs.output,
@@ -604,8 +1010,27 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd
       ->add_option("--world-size", compileArgs.worldSize,
-                   "Number of ranks (only 1 until parallel plans land)")
-      ->capture_default_str();
+                   "Number of ranks. Default: the product of the plan's "
+                   "degrees (dp=2,tp=2: 4), else 1. World size 1 without a "
+                   "plan skips the dist stages")
+      ->check(CLI::PositiveNumber);
+  compileCmd->add_option(
+      "--plan", compileArgs.plan,
+      "Built-in parallelization policy: dp=N (data parallel), tp=N (tensor "
+      "parallel), or both, e.g. dp=2,tp=2");
+  compileCmd->add_option("--plan-file", compileArgs.planFile,
+                         "Plan file whose per-node / per-op-type decisions "
+                         "are applied after the policy");
+  compileCmd->add_option(
+      "--load-pass-plugin", compileArgs.passPlugins,
+      "Load an MLIR pass plugin (LIB.so built against MLIR 19 and this "
+      "compiler's plan primitives) and register its passes (repeatable)");
+  compileCmd->add_option(
+      "--plugin-pipeline", compileArgs.pluginPipeline,
+      "Pass pipeline that makes plan decisions with op-trans/op-assign/"
+      "op-order, e.g. 'ss-pipeline-plan{stages=2}' from a --load-pass-plugin "
+      "library. It runs just before dist-apply-plan, which plans only the "
+      "ops it left unplaced (then dist-insert-communication follows)");
   compileCmd->add_option(
       "--input-shape", compileArgs.inputShapes,
       "Pin an input's shape: NAME=D0,D1,... (repeatable; required for "
@@ -620,29 +1045,36 @@ int main(int argc, char **argv) {
                    "What to write: cpp (rank programs) or mlir (the IR)")
       ->check(CLI::IsMember({"cpp", "mlir"}))
       ->capture_default_str();
-  compileCmd->add_option("--stop-after", compileArgs.stopAfter,
-                         "With --emit=mlir, stop after this stage: import, "
-                         "fold, fuse, plan-memory");
+  compileCmd->add_option(
+      "--stop-after", compileArgs.stopAfter,
+      "With --emit=mlir, stop after this stage: import, fold, fuse, plan, "
+      "communicate, schedule, split, plan-memory (plan..split only in a "
+      "parallel compilation)");
   compileCmd->add_flag("--print-ir-after-all", compileArgs.printIrAfterAll,
                        "Print the IR after every pass to stderr");
   compileCmd->add_option("--debug-only", compileArgs.debugOnly,
                          "Log what these passes do to stderr: a comma list "
-                         "of pass names (graph-plan-memory, ...) or 'all'");
+                         "of pass names (graph-plan-memory, "
+                         "dist-split-ranks, ...) or 'all'");
   compileCmd->add_flag("-q,--quiet", compileArgs.quiet,
-                       "Do not print the compile report");
+                       "Do not print the compile report (per rank: arena "
+                       "bytes and collectives per step; totals)");
 
   RunArgs runArgs;
   auto *runCmd = app.add_subcommand(
       "run", "Build (if needed) and run the programs in OUT, writing one .npy "
-             "per model output");
+             "per model output. More than one rank runs under mpirun "
+             "(--oversubscribe; --allow-run-as-root as root), one app context "
+             "per binary");
   runCmd->add_option("dir", runArgs.dir, "A directory made by ssc compile")
       ->required();
   runCmd->add_option("--input", runArgs.inputs,
-                     "Model input: NAME=FILE.npy (repeatable)");
+                     "Model input: NAME=FILE.npy (repeatable); every rank "
+                     "reads the part of it its plan needs");
   runCmd
       ->add_option("--output-dir", runArgs.outputDir,
-                   "Where to write outputs (NAME.npy, with characters "
-                   "outside [A-Za-z0-9._-] replaced by _)")
+                   "Where the output rank writes outputs (NAME.npy, with "
+                   "characters outside [A-Za-z0-9._-] replaced by _)")
       ->capture_default_str();
   runCmd->add_option("--threads", runArgs.threads, "Threads per rank")
       ->check(CLI::PositiveNumber)
