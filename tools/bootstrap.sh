@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds SuperScaler, and runs either the
-# example (compile a bundled model, run it, compare with onnxruntime) or the
-# whole test suite.
+# example (compile a bundled model for 4 ranks, run them under mpirun, compare
+# with onnxruntime) or the whole test suite.
 #
 #   tools/bootstrap.sh example   # README command 1
 #   tools/bootstrap.sh test      # README command 2 (what CI runs)
@@ -63,10 +63,12 @@ if [[ "$mode" == "example" ]]; then
   mkdir -p "$work"
   echo "== building the example models"
   "$venv/bin/python" "$repo/models/build_models.py" "$work/models"
-  echo "== compiling gpt_decoder.onnx, running it, comparing with onnxruntime"
+  echo "== compiling gpt_decoder.onnx for 1 rank and for 4 ranks (dp=2,tp=2),"
+  echo "   running the 4 ranks under mpirun, comparing with onnxruntime"
   "$venv/bin/python" "$repo/test/e2e/compare.py" --ssc "$build/tools/ssc/ssc" \
-    --model "$work/models/gpt_decoder.onnx" --workdir "$work/gpt_decoder"
-  echo "== example OK: the compiled program matches onnxruntime"
+    --model "$work/models/gpt_decoder.onnx" --workdir "$work/gpt_decoder" \
+    --plan dp=2,tp=2
+  echo "== example OK: the 4-rank program matches onnxruntime and the 1-rank program"
 else
   echo "== running the test suite"
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
