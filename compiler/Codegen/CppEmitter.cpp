@@ -34,6 +34,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <map>
 
 using namespace mlir;
 using namespace ss::graph;
@@ -1425,6 +1426,8 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
     plan.ranks[r].program = it->second;
   }
 
+  // Shards seen so far by checksum, to keep identical ones once.
+  std::multimap<uint64_t, int> shardsByChecksum;
   for (ProgramArtifacts &program : plan.programs) {
     SmallVector<func::FuncOp> members;
     SmallVector<const RankSlots *> memberSlots;
@@ -1441,13 +1444,23 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
         return failure();
       RankArtifacts &rank = plan.ranks[r];
       rank.weights = std::move(body.weights);
+      rank.weightsBytes = rank.weights.size();
       rank.weightsChecksum =
           ssrt::fnv1a64(rank.weights.data(), rank.weights.size());
+      auto [first, last] = shardsByChecksum.equal_range(rank.weightsChecksum);
+      for (auto it = first; it != last; ++it)
+        if (plan.ranks[it->second].weights == rank.weights) {
+          rank.weightsSameAs = it->second;
+          std::vector<char>().swap(rank.weights);
+          break;
+        }
+      if (rank.weightsSameAs < 0)
+        shardsByChecksum.insert({rank.weightsChecksum, r});
       rank.arenaBytes = body.arenaBytes;
       rank.inputOffsets = std::move(body.inputOffsets);
       rank.communication = std::move(body.communication);
       if (r != program.ranks.front()) {
-        if (static_cast<int64_t>(rank.weights.size()) != program.weightsBytes)
+        if (rank.weightsBytes != program.weightsBytes)
           return funcs[r].emitError("emit: rank ")
                  << r << " shares a program with rank " << program.ranks[0]
                  << " but its weights differ in layout";
@@ -1455,7 +1468,7 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
       }
       leadText = std::move(body.text);
       program.arenaBytes = body.arenaBytes;
-      program.weightsBytes = rank.weights.size();
+      program.weightsBytes = rank.weightsBytes;
       program.kernelCalls = body.kernelCalls;
       program.inputs = std::move(body.inputs);
       program.outputs = std::move(body.outputs);

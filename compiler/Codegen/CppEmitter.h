@@ -41,7 +41,12 @@ struct RankArtifacts {
   int rank = 0;
   int program = 0;           // index into EmittedPlan::programs
   std::vector<char> weights; // the weights shard, 64-byte aligned entries
+  int64_t weightsBytes = 0;
   uint64_t weightsChecksum = 0;
+  /// An earlier rank whose shard is byte-identical (data-parallel replicas),
+  /// or -1. Such a rank's `weights` is left empty: the shard is held and
+  /// written once.
+  int weightsSameAs = -1;
   int64_t arenaBytes = 0;
   std::vector<int> groups;    // indices into EmittedPlan::groups, slot order
   std::vector<int64_t> peers; // world ranks, slot order

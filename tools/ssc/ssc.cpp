@@ -308,9 +308,9 @@ void printCompileReport(const ss::EmittedPlan &plan,
   for (const ss::RankArtifacts &rank : plan.ranks) {
     const ss::ProgramArtifacts &program = plan.programs[rank.program];
     arenaTotal += rank.arenaBytes;
-    weightsTotal += rank.weights.size();
+    weightsTotal += rank.weightsBytes;
     os << "  rank " << rank.rank << ": arena " << rank.arenaBytes
-       << " bytes (peak), weights " << rank.weights.size() << " bytes, ";
+       << " bytes (peak), weights " << rank.weightsBytes << " bytes, ";
     if (plan.programs.size() > 1)
       os << "source " << program.name << ".cpp, ";
     os << "collectives: ";
@@ -567,9 +567,21 @@ int compile(const CompileArgs &args) {
     written =
         written && writeFile(out + "/" + program.name + ".cpp",
                              program.source.data(), program.source.size());
-  for (const ss::RankArtifacts &rank : plan.ranks)
-    written = written && writeFile(out + "/" + ss::weightsFileName(rank.rank),
-                                   rank.weights.data(), rank.weights.size());
+  // Identical shards (data-parallel replicas) are written once and
+  // hard-linked, falling back to a copy where links are not possible.
+  for (const ss::RankArtifacts &rank : plan.ranks) {
+    if (!written)
+      break;
+    std::string path = out + "/" + ss::weightsFileName(rank.rank);
+    if (rank.weightsSameAs < 0) {
+      written = writeFile(path, rank.weights.data(), rank.weights.size());
+      continue;
+    }
+    std::string original = out + "/" + ss::weightsFileName(rank.weightsSameAs);
+    llvm::sys::fs::remove(path);
+    written = !llvm::sys::fs::create_hard_link(original, path) ||
+              !llvm::sys::fs::copy_file(original, path);
+  }
   if (!written) {
     printError("cannot write into '" + out + "'");
     return kExitError;
@@ -608,7 +620,7 @@ int compile(const CompileArgs &args) {
         {"program", program.name},
         {"source", program.name + ".cpp"},
         {"weights", ss::weightsFileName(rank.rank)},
-        {"weights_bytes", static_cast<int64_t>(rank.weights.size())},
+        {"weights_bytes", rank.weightsBytes},
         {"weights_checksum",
          llvm::utohexstr(rank.weightsChecksum, /*LowerCase=*/true, 16)},
         {"arena_bytes", rank.arenaBytes},
