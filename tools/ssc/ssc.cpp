@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -217,6 +218,7 @@ struct CompileArgs {
   std::string emit = "cpp";
   std::string stopAfter;
   bool printIrAfterAll = false;
+  bool timePasses = false;
   std::string debugOnly;
   bool quiet = false;
 };
@@ -471,6 +473,14 @@ int compile(const CompileArgs &args) {
     return writeMlir();
 
   PassManager pm(&context);
+  // Pass timing is reported to stderr when the pass manager is destroyed.
+  DefaultTimingManager timing;
+  TimingScope timingRoot;
+  if (args.timePasses) {
+    timing.setEnabled(true);
+    timingRoot = timing.getRootScope();
+    pm.enableTiming(timingRoot);
+  }
   if (args.printIrAfterAll)
     pm.enableIRPrinting([](Pass *, Operation *) { return false; },
                         [](Pass *, Operation *) { return true; },
@@ -1062,6 +1072,8 @@ int main(int argc, char **argv) {
       "With --emit=mlir, stop after this stage: import, fold, fuse, plan, "
       "communicate, schedule, split, plan-memory (plan..split only in a "
       "parallel compilation)");
+  compileCmd->add_flag("--time-passes", compileArgs.timePasses,
+                       "Print the wall time of every pass to stderr");
   compileCmd->add_flag("--print-ir-after-all", compileArgs.printIrAfterAll,
                        "Print the IR after every pass to stderr");
   compileCmd->add_option("--debug-only", compileArgs.debugOnly,
