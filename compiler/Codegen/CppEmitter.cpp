@@ -32,6 +32,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/Support/xxhash.h"
+
 #include <cmath>
 #include <numeric>
 #include <map>
@@ -1426,7 +1428,7 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
     plan.ranks[r].program = it->second;
   }
 
-  // Shards seen so far by checksum, to keep identical ones once.
+  // Shards seen so far by content hash, to keep identical ones once.
   std::multimap<uint64_t, int> shardsByChecksum;
   for (ProgramArtifacts &program : plan.programs) {
     SmallVector<func::FuncOp> members;
@@ -1445,17 +1447,24 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
       RankArtifacts &rank = plan.ranks[r];
       rank.weights = std::move(body.weights);
       rank.weightsBytes = rank.weights.size();
-      rank.weightsChecksum =
-          ssrt::fnv1a64(rank.weights.data(), rank.weights.size());
-      auto [first, last] = shardsByChecksum.equal_range(rank.weightsChecksum);
+      // A fast hash finds identical shards; only distinct ones pay for the
+      // (byte-at-a-time) FNV checksum the runtime verifies.
+      uint64_t hash = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(rank.weights.data()),
+          rank.weights.size()));
+      auto [first, last] = shardsByChecksum.equal_range(hash);
       for (auto it = first; it != last; ++it)
         if (plan.ranks[it->second].weights == rank.weights) {
           rank.weightsSameAs = it->second;
+          rank.weightsChecksum = plan.ranks[it->second].weightsChecksum;
           std::vector<char>().swap(rank.weights);
           break;
         }
-      if (rank.weightsSameAs < 0)
-        shardsByChecksum.insert({rank.weightsChecksum, r});
+      if (rank.weightsSameAs < 0) {
+        rank.weightsChecksum =
+            ssrt::fnv1a64(rank.weights.data(), rank.weights.size());
+        shardsByChecksum.insert({hash, r});
+      }
       rank.arenaBytes = body.arenaBytes;
       rank.inputOffsets = std::move(body.inputOffsets);
       rank.communication = std::move(body.communication);
