@@ -35,8 +35,8 @@
 #include "llvm/Support/xxhash.h"
 
 #include <cmath>
-#include <numeric>
 #include <map>
+#include <numeric>
 
 using namespace mlir;
 using namespace ss::graph;

@@ -60,7 +60,8 @@ struct NeededPiece {
   int64_t device;
   Box box;
   SmallVector<OpOperand *> uses;
-  SmallVector<RequireOp> requires;
+  SmallVector<RequireOp>
+  requires;
 };
 
 RankedTensorType typeOf(Value value) {
@@ -135,8 +136,7 @@ private:
 
   LogicalResult resolveFullTensor(Value full, SmallVector<NeededPiece> needs,
                                   OpBuilder &builder);
-  Value fromEverywhere(Value full, int64_t device, Box box,
-                       OpBuilder &builder);
+  Value fromEverywhere(Value full, int64_t device, Box box, OpBuilder &builder);
   LogicalResult fromPieces(Value full, ArrayRef<HeldPiece> held,
                            MutableArrayRef<NeededPiece> needs,
                            OpBuilder &builder);
@@ -225,8 +225,8 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
         OpBuilder top(constant);
         top.setInsertionPointAfter(constant);
         auto floatType = cast<FloatType>(element);
-        DenseElementsAttr part = dense.mapValues(
-            floatType, [&](const APFloat &x) {
+        DenseElementsAttr part =
+            dense.mapValues(floatType, [&](const APFloat &x) {
               APFloat y(1.0 / parts);
               bool lost;
               y.convert(floatType.getFloatSemantics(),
@@ -244,8 +244,9 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
   return scaled(value, device, parts, builder, loc);
 }
 
-LogicalResult CommunicationBuilder::reduceValueParts(
-    Value full, SmallVector<HeldPiece> &held, OpBuilder &builder) {
+LogicalResult
+CommunicationBuilder::reduceValueParts(Value full, SmallVector<HeldPiece> &held,
+                                       OpBuilder &builder) {
   Location loc = locOf(full);
   // Group pieces by spatial box; within a box, by value part.
   llvm::MapVector<Attribute, SmallVector<HeldPiece>> byBox;
@@ -263,9 +264,8 @@ LogicalResult CommunicationBuilder::reduceValueParts(
     std::map<int64_t, std::map<int64_t, Value>> partsOnDevice;
     for (const HeldPiece &piece : pieces) {
       if (piece.box.getValueCount() != parts)
-        return func.emitError()
-               << "tensor pieces mix value counts " << parts << " and "
-               << piece.box.getValueCount();
+        return func.emitError() << "tensor pieces mix value counts " << parts
+                                << " and " << piece.box.getValueCount();
       Value &slot = partsOnDevice[piece.device][piece.box.getValueIndex()];
       slot = piece.value; // replicas of one part on one device are equal
     }
@@ -279,8 +279,8 @@ LogicalResult CommunicationBuilder::reduceValueParts(
           sum = value;
           continue;
         }
-        auto add = builder.create<graph::AddOp>(loc, value.getType(), sum,
-                                                value);
+        auto add =
+            builder.create<graph::AddOp>(loc, value.getType(), sum, value);
         add->setAttr(kDeviceAttr, i64Attr(context, device));
         sum = add;
       }
@@ -303,7 +303,8 @@ LogicalResult CommunicationBuilder::reduceValueParts(
       for (int64_t k : partsPresent)
         group.push_back(holders[k][r].first);
       if (group.size() == 1) {
-        reduced.push_back({group.front(), box, holders[partsPresent.front()][r].second});
+        reduced.push_back(
+            {group.front(), box, holders[partsPresent.front()][r].second});
         continue;
       }
       int64_t id = freshId();
@@ -320,9 +321,10 @@ LogicalResult CommunicationBuilder::reduceValueParts(
   return success();
 }
 
-LogicalResult CommunicationBuilder::fromPieces(
-    Value full, ArrayRef<HeldPiece> producers,
-    MutableArrayRef<NeededPiece> needs, OpBuilder &builder) {
+LogicalResult
+CommunicationBuilder::fromPieces(Value full, ArrayRef<HeldPiece> producers,
+                                 MutableArrayRef<NeededPiece> needs,
+                                 OpBuilder &builder) {
   Location loc = locOf(full);
   Type element = typeOf(full).getElementType();
   SmallVector<HeldPiece> held(producers);
@@ -337,8 +339,7 @@ LogicalResult CommunicationBuilder::fromPieces(
   // What each need must receive, then the receives grouped by transfer so
   // one box going to several devices becomes a broadcast.
   SmallVector<SmallVector<std::pair<Box, Value>>> assembled(needs.size());
-  llvm::MapVector<std::pair<int64_t, Attribute>, SmallVector<size_t>>
-      receivers;
+  llvm::MapVector<std::pair<int64_t, Attribute>, SmallVector<size_t>> receivers;
   llvm::DenseMap<std::pair<int64_t, Attribute>, Value> sliced;
   for (auto [n, need] : llvm::enumerate(needs)) {
     Box want = spatialPart(need.box);
@@ -367,8 +368,8 @@ LogicalResult CommunicationBuilder::fromPieces(
           source = &piece;
       if (source->device == need.device) {
         assembled[n].push_back(
-            {*overlap, localExtract(source->value, box, *overlap,
-                                    need.device, builder, loc)});
+            {*overlap, localExtract(source->value, box, *overlap, need.device,
+                                    builder, loc)});
         continue;
       }
       auto transfer = std::make_pair(source->device, Attribute(*overlap));
@@ -379,11 +380,10 @@ LogicalResult CommunicationBuilder::fromPieces(
       receivers[transfer].push_back(n);
     }
     if (covered != want.getNumElements())
-      return func.emitError() << "the producers of a tensor cover "
-                              << covered << " of the "
-                              << want.getNumElements()
-                              << " elements a consumer needs on device "
-                              << need.device;
+      return func.emitError()
+             << "the producers of a tensor cover " << covered << " of the "
+             << want.getNumElements() << " elements a consumer needs on device "
+             << need.device;
   }
   for (auto &[transfer, targets] : receivers) {
     auto [source, boxAttr] = transfer;
@@ -406,15 +406,13 @@ LogicalResult CommunicationBuilder::fromPieces(
       SmallVector<int64_t> group{source};
       group.append(devices);
       auto groupAttr = builder.getDenseI64ArrayAttr(group);
-      builder.create<BroadcastOp>(loc, value.getType(), value, groupAttr,
-                                  i64Attr(context, source),
-                                  i64Attr(context, source),
-                                  i64Attr(context, id));
+      builder.create<BroadcastOp>(
+          loc, value.getType(), value, groupAttr, i64Attr(context, source),
+          i64Attr(context, source), i64Attr(context, id));
       for (int64_t device : devices)
         received[device] = builder.create<BroadcastOp>(
-            loc, value.getType(), Value(), groupAttr,
-            i64Attr(context, source), i64Attr(context, device),
-            i64Attr(context, id));
+            loc, value.getType(), Value(), groupAttr, i64Attr(context, source),
+            i64Attr(context, device), i64Attr(context, id));
     }
     for (size_t n : targets)
       assembled[n].push_back({box, received[needs[n].device]});
@@ -439,9 +437,9 @@ LogicalResult CommunicationBuilder::fromPieces(
         values.push_back(part);
         llvm::append_range(offsets, relativeOffsets(box, want));
       }
-      value = builder.create<ComposeOp>(
-          loc, boxType(want, element), values, i64Attr(context, need.device),
-          builder.getDenseI64ArrayAttr(offsets));
+      value = builder.create<ComposeOp>(loc, boxType(want, element), values,
+                                        i64Attr(context, need.device),
+                                        builder.getDenseI64ArrayAttr(offsets));
     }
     value = scaled(value, need.device, need.box.getValueCount(), builder, loc);
     cache[key(full, need.device, need.box)] = value;
@@ -465,9 +463,9 @@ LogicalResult CommunicationBuilder::resolveFullTensor(
     SmallVector<HeldPiece> held;
     for (auto [input, piece] :
          llvm::zip(assemble.getInputs(), assemble.getPieces())) {
-      std::optional<int64_t> device =
-          input.getDefiningOp() ? deviceOf(input.getDefiningOp())
-                                : std::nullopt;
+      std::optional<int64_t> device = input.getDefiningOp()
+                                          ? deviceOf(input.getDefiningOp())
+                                          : std::nullopt;
       if (!device)
         return assemble.emitError()
                << "a piece of this tensor is produced by an op with no "
@@ -529,10 +527,9 @@ LogicalResult CommunicationBuilder::run() {
       if (!require->hasOneUse())
         return require.emitError("a required piece must have one user");
       OpOperand &use = *require->use_begin();
-      auto key = std::make_pair(
-          require.getSource(),
-          std::make_pair(plan::originOf(use.getOwner()),
-                         use.getOperandNumber()));
+      auto key = std::make_pair(require.getSource(),
+                                std::make_pair(plan::originOf(use.getOwner()),
+                                               use.getOperandNumber()));
       Family &family = families[key];
       family.full = require.getSource();
       if (!family.anchor)
@@ -545,8 +542,7 @@ LogicalResult CommunicationBuilder::run() {
     } else if (auto ret = dyn_cast<func::ReturnOp>(&op)) {
       for (OpOperand &operand : ret->getOpOperands()) {
         Value full = operand.get();
-        if (!full.getDefiningOp<AssembleOp>() &&
-            !isa<BlockArgument>(full))
+        if (!full.getDefiningOp<AssembleOp>() && !isa<BlockArgument>(full))
           continue; // a constant output needs nothing
         auto key = std::make_pair(
             full, std::make_pair(int64_t(-1), operand.getOperandNumber()));
@@ -662,9 +658,9 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
   const dependency::RvdLayout *layout = &*from;
   for (const dependency::RvdStep &step : path->steps) {
     auto typeAfter = [&](int64_t device) {
-      return boxType(boxOfCoord(context, step.after,
-                                step.after.pieces.at(device), shape),
-                     element);
+      return boxType(
+          boxOfCoord(context, step.after, step.after.pieces.at(device), shape),
+          element);
     };
     std::map<int64_t, Value> next;
     if (step.kind == dependency::RvdStepKind::LocalSlice ||
@@ -674,12 +670,11 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
           next[device] = scaled(value, device, step.factor, builder, loc);
           continue;
         }
-        Box before = boxOfCoord(context, *layout, layout->pieces.at(device),
-                                shape);
+        Box before =
+            boxOfCoord(context, *layout, layout->pieces.at(device), shape);
         Box after = boxOfCoord(context, step.after,
                                step.after.pieces.at(device), shape);
-        next[device] = localExtract(value, before, after, device, builder,
-                                    loc);
+        next[device] = localExtract(value, before, after, device, builder, loc);
       }
     } else {
       for (const std::vector<int64_t> &members : step.groups) {
@@ -687,7 +682,8 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
         auto group = builder.getDenseI64ArrayAttr(members);
         for (int64_t device : members) {
           Value input = current.at(device);
-          IntegerAttr dev = i64Attr(context, device), idAttr = i64Attr(context, id);
+          IntegerAttr dev = i64Attr(context, device),
+                      idAttr = i64Attr(context, id);
           Operation *op = nullptr;
           switch (step.kind) {
           case dependency::RvdStepKind::AllReduce:
@@ -695,9 +691,9 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
                                              group, dev, idAttr);
             break;
           case dependency::RvdStepKind::ReduceScatter:
-            op = builder.create<ReduceScatterOp>(
-                loc, typeAfter(device), input, group, dev, idAttr,
-                i64Attr(context, step.dim));
+            op = builder.create<ReduceScatterOp>(loc, typeAfter(device), input,
+                                                 group, dev, idAttr,
+                                                 i64Attr(context, step.dim));
             break;
           case dependency::RvdStepKind::AllGather:
             op = builder.create<AllGatherOp>(loc, typeAfter(device), input,
@@ -728,15 +724,15 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
   for (NeededPiece &need : needs) {
     const dependency::RvdLocalExtraction &extraction =
         path->extractions.at(need.device);
-    Box held = boxOfCoord(context, *layout, layout->pieces.at(need.device),
-                          shape);
-    Value value = localExtract(current.at(need.device), held,
-                               spatialPart(need.box), need.device, builder,
-                               loc);
+    Box held =
+        boxOfCoord(context, *layout, layout->pieces.at(need.device), shape);
+    Value value =
+        localExtract(current.at(need.device), held, spatialPart(need.box),
+                     need.device, builder, loc);
     if (extraction.scale != 1.0)
-      value = builder.create<ScaleOp>(loc, value.getType(), value,
-                                      i64Attr(context, need.device),
-                                      builder.getF64FloatAttr(extraction.scale));
+      value = builder.create<ScaleOp>(
+          loc, value.getType(), value, i64Attr(context, need.device),
+          builder.getF64FloatAttr(extraction.scale));
     cache[key(full, need.device, need.box)] = value;
   }
   return true;

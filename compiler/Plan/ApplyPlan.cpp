@@ -63,8 +63,8 @@ SmallVector<Operation *> transOrReplicate(Operation *op,
     if (succeeded(pieces))
       return *pieces;
     SS_DEBUG(DEBUG_TYPE, dbgs << "policy " << algo.str() << " refused on '"
-                          << nodeName(op) << "': " << captured
-                          << "; replicating\n");
+                              << nodeName(op) << "': " << captured
+                              << "; replicating\n");
   }
   return *opTrans(op, PartitionAlgo::replicate(algo.parts));
 }
@@ -76,9 +76,10 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     ModuleOp module = getOperation();
     FailureOr<PolicySpec> policy = parsePolicy(plan);
     if (failed(policy)) {
-      emitError(module.getLoc()) << "bad --plan '" << plan
-                         << "': expected comma-separated dp=N and tp=N, "
-                            "e.g. dp=2,tp=2";
+      emitError(module.getLoc())
+          << "bad --plan '" << plan
+          << "': expected comma-separated dp=N and tp=N, "
+             "e.g. dp=2,tp=2";
       return signalPassFailure();
     }
     PlanFile file;
@@ -90,9 +91,9 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       }
       if (file.policy) {
         if (!plan.empty() && plan != *file.policyText) {
-          emitError(module.getLoc()) << "--plan '" << plan << "' disagrees with "
-                             << "the plan file's 'policy "
-                             << *file.policyText << "'";
+          emitError(module.getLoc())
+              << "--plan '" << plan << "' disagrees with "
+              << "the plan file's 'policy " << *file.policyText << "'";
           return signalPassFailure();
         }
         policy = *file.policy;
@@ -101,9 +102,9 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     int64_t world = worldSize;
     if (file.worldSize) {
       if (world && world != *file.worldSize) {
-        emitError(module.getLoc()) << "--world-size " << world
-                           << " disagrees with the plan file's world-size "
-                           << *file.worldSize;
+        emitError(module.getLoc())
+            << "--world-size " << world
+            << " disagrees with the plan file's world-size " << *file.worldSize;
         return signalPassFailure();
       }
       world = *file.worldSize;
@@ -113,14 +114,14 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       world = degrees;
     if (world % degrees != 0 || (world != degrees && degrees != 1)) {
       emitError(module.getLoc()) << "plan '" << plan << "' uses " << degrees
-                         << " ranks but the world size is " << world;
+                                 << " ranks but the world size is " << world;
       return signalPassFailure();
     }
 
     auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
     if (funcs.size() != 1) {
-      emitError(module.getLoc()) << "expected one function to partition, found "
-                         << funcs.size();
+      emitError(module.getLoc())
+          << "expected one function to partition, found " << funcs.size();
       return signalPassFailure();
     }
     func::FuncOp func = funcs.front();
@@ -177,10 +178,11 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       }
     }
     if (std::optional<int> line = file.unusedLine()) {
-      emitError(module.getLoc()) << "plan file " << planFile << " line " << *line
-                         << " matches no op (node names are the ONNX "
-                            "nodes' names; op types are graph op names such "
-                            "as matmul)";
+      emitError(module.getLoc())
+          << "plan file " << planFile << " line " << *line
+          << " matches no op (node names are the ONNX "
+             "nodes' names; op types are graph op names such "
+             "as matmul)";
       return signalPassFailure();
     }
     if (failed(file.applyOrders(func)))
@@ -203,13 +205,11 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
                << device << " but the world size is " << world;
     PartitionAlgo algo =
         rule.algo ? *rule.algo
-                  : PartitionAlgo::replicate(rule.devices.empty()
-                                                 ? world
-                                                 : rule.devices.size());
+                  : PartitionAlgo::replicate(
+                        rule.devices.empty() ? world : rule.devices.size());
     std::string why;
     if (failed(checkTrans(op, algo, why)))
-      return op->emitError() << "plan file line " << rule.line << ": "
-                             << why;
+      return op->emitError() << "plan file line " << rule.line << ": " << why;
     FailureOr<SmallVector<Operation *>> pieces = opTrans(op, algo);
     if (failed(pieces))
       return failure();

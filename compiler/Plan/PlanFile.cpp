@@ -21,7 +21,8 @@ using namespace ss::plan;
 static constexpr size_t kMaxBraceExpansions = 1024;
 
 bool OpSelector::matches(Operation *op) const {
-  llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(pattern, kMaxBraceExpansions);
+  llvm::Expected<llvm::GlobPattern> glob =
+      llvm::GlobPattern::create(pattern, kMaxBraceExpansions);
   if (!glob) {
     llvm::consumeError(glob.takeError());
     return false;
@@ -64,7 +65,8 @@ struct LineParser {
                   token + "'");
     if (token.empty())
       return fail("empty selector pattern");
-    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(token, kMaxBraceExpansions);
+    llvm::Expected<llvm::GlobPattern> glob =
+        llvm::GlobPattern::create(token, kMaxBraceExpansions);
     if (!glob) {
       std::string why = llvm::toString(glob.takeError());
       return fail("bad pattern '" + token + "': " + why);
@@ -88,15 +90,15 @@ LogicalResult PlanFile::load(const std::string &path, PlanFile &plan,
                              std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer) {
-    error = "cannot read plan file '" + path +
-            "': " + buffer.getError().message();
+    error =
+        "cannot read plan file '" + path + "': " + buffer.getError().message();
     return failure();
   }
   return parse((*buffer)->getBuffer(), path, plan, error);
 }
 
-LogicalResult PlanFile::parse(StringRef text, StringRef source,
-                              PlanFile &plan, std::string &error) {
+LogicalResult PlanFile::parse(StringRef text, StringRef source, PlanFile &plan,
+                              std::string &error) {
   SmallVector<StringRef> lines;
   text.split(lines, '\n');
   for (auto [index, raw] : llvm::enumerate(lines)) {

@@ -28,8 +28,7 @@ std::string PolicySpec::str() const {
   if (dp > 1)
     text += "dp=" + std::to_string(dp);
   if (tp > 1)
-    text += (text.empty() ? "" : ",") + std::string("tp=") +
-            std::to_string(tp);
+    text += (text.empty() ? "" : ",") + std::string("tp=") + std::to_string(tp);
   return text;
 }
 
@@ -150,9 +149,7 @@ ss::plan::planDataParallel(func::FuncOp func, ArrayRef<Operation *> ops,
 
 namespace {
 
-bool isLinear(Operation *op) {
-  return isa<graph::MatMulOp, graph::GemmOp>(op);
-}
+bool isLinear(Operation *op) { return isa<graph::MatMulOp, graph::GemmOp>(op); }
 
 /// The column-parallel split of a linear op: its constant weight's dim
 /// whose label is spatial and kept in the result.
@@ -188,10 +185,8 @@ std::optional<PartitionAlgo> columnSplit(Operation *op, int64_t degree) {
 
 } // namespace
 
-llvm::DenseMap<Operation *, PartitionAlgo>
-ss::plan::planMegatronTensorParallel(func::FuncOp func,
-                                     ArrayRef<Operation *> ops,
-                                     int64_t degree) {
+llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planMegatronTensorParallel(
+    func::FuncOp func, ArrayRef<Operation *> ops, int64_t degree) {
   llvm::DenseMap<Operation *, PartitionAlgo> columns;
   for (Operation *op : ops)
     if (std::optional<PartitionAlgo> algo = columnSplit(op, degree))
@@ -246,10 +241,9 @@ ss::plan::planMegatronTensorParallel(func::FuncOp func,
            label->kind != graph::DimLabel::Broadcast;
       if (ok) {
         auto [i, d] = carried.front();
-        PartitionAlgo algo =
-            label->kind == graph::DimLabel::Reduced
-                ? PartitionAlgo::splitReduction(i, d, degree)
-                : PartitionAlgo::splitDim(i, d, degree);
+        PartitionAlgo algo = label->kind == graph::DimLabel::Reduced
+                                 ? PartitionAlgo::splitReduction(i, d, degree)
+                                 : PartitionAlgo::splitDim(i, d, degree);
         std::string why;
         ok = succeeded(checkTrans(op, algo, why));
         if (ok) {
@@ -257,14 +251,13 @@ ss::plan::planMegatronTensorParallel(func::FuncOp func,
           if (algo.kind == PartitionAlgo::SplitDim) {
             carryResults(op, *annotation, label->name, carry);
             for (unsigned r = 0; r < op->getNumResults(); ++r)
-              sources[fullResult(op, r)].insert(feeding.begin(),
-                                                feeding.end());
+              sources[fullResult(op, r)].insert(feeding.begin(), feeding.end());
           }
         }
       }
       if (!ok) {
         SS_DEBUG(DEBUG_TYPE, dbgs << "tensor parallel region leaks at '"
-                              << nodeName(op) << "'\n");
+                                  << nodeName(op) << "'\n");
         leaking.insert(feeding.begin(), feeding.end());
       }
     }

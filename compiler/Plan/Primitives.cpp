@@ -24,8 +24,8 @@ using namespace ss::plan;
 std::string PartitionAlgo::str() const {
   switch (kind) {
   case SplitDim:
-    return "split-dim(" + std::to_string(operand) + ", " +
-           std::to_string(dim) + ", " + std::to_string(parts) + ")";
+    return "split-dim(" + std::to_string(operand) + ", " + std::to_string(dim) +
+           ", " + std::to_string(parts) + ")";
   case SplitReduction:
     return "split-reduction(" + std::to_string(operand) + ", " +
            std::to_string(dim) + ", " + std::to_string(parts) + ")";
@@ -78,9 +78,8 @@ int64_t freshId(Operation *op, StringRef counter) {
   ModuleOp module = op->getParentOfType<ModuleOp>();
   auto attr = module->getAttrOfType<IntegerAttr>(counter);
   int64_t id = attr ? attr.getInt() : 0;
-  module->setAttr(counter,
-                  IntegerAttr::get(IntegerType::get(op->getContext(), 64),
-                                   id + 1));
+  module->setAttr(counter, IntegerAttr::get(
+                               IntegerType::get(op->getContext(), 64), id + 1));
   return id;
 }
 
@@ -266,25 +265,24 @@ ss::plan::opTrans(Operation *op, const PartitionAlgo &algo) {
       auto type = RankedTensorType::get(
           piece.getSizes(),
           cast<RankedTensorType>(operand.getType()).getElementType());
-      auto sub = builder.create<dist::RequireOp>(
-          require.getLoc(), type, require.getSource(), piece,
-          require.getDeviceAttr());
+      auto sub = builder.create<dist::RequireOp>(require.getLoc(), type,
+                                                 require.getSource(), piece,
+                                                 require.getDeviceAttr());
       mapping.map(operand, sub.getResult());
     }
     Operation *clone = builder.clone(*op, mapping);
     for (auto [index, result] : llvm::enumerate(clone->getResults())) {
       dist::AssembleOp assemble = assembleOf(op->getResult(index));
-      unsigned position = op->getResult(index).getUses().begin()->getOperandNumber();
+      unsigned position =
+          op->getResult(index).getUses().begin()->getOperandNumber();
       auto whole = cast<dist::SubTensorAttr>(assemble.getPieces()[position]);
-      dist::SubTensorAttr piece =
-          pieceOfPiece(whole, rule->results[index], k);
+      dist::SubTensorAttr piece = pieceOfPiece(whole, rule->results[index], k);
       result.setType(RankedTensorType::get(
           piece.getSizes(),
           cast<RankedTensorType>(result.getType()).getElementType()));
     }
-    clone->setAttr(kTransAttr,
-                   StringAttr::get(context, decision + " piece " +
-                                                std::to_string(k)));
+    clone->setAttr(kTransAttr, StringAttr::get(context, decision + " piece " +
+                                                            std::to_string(k)));
     clone->removeAttr(kUidAttr);
     uidOf(clone);
     if (failed(cast<graph::DimAnnotationOpInterface>(clone)
@@ -322,9 +320,9 @@ ss::plan::opTrans(Operation *op, const PartitionAlgo &algo) {
       }
     }
     OpBuilder after(assemble);
-    auto replacement = after.create<dist::AssembleOp>(
-        assemble.getLoc(), assemble.getType(), inputs,
-        after.getArrayAttr(layout));
+    auto replacement =
+        after.create<dist::AssembleOp>(assemble.getLoc(), assemble.getType(),
+                                       inputs, after.getArrayAttr(layout));
     assemble.replaceAllUsesWith(replacement.getResult());
     assemble.erase();
   }
@@ -360,6 +358,5 @@ void ss::plan::opOrder(Operation *before, Operation *after) {
     list.assign(existing.asArrayRef().begin(), existing.asArrayRef().end());
   if (!llvm::is_contained(list, uid))
     list.push_back(uid);
-  after->setAttr(kAfterAttr,
-                 DenseI64ArrayAttr::get(after->getContext(), list));
+  after->setAttr(kAfterAttr, DenseI64ArrayAttr::get(after->getContext(), list));
 }

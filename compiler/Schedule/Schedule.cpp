@@ -82,9 +82,8 @@ LogicalResult Scheduler::orderDevices() {
       continue;
     std::optional<int64_t> device = deviceOf(&op);
     if (!device)
-      return op.emitError()
-             << "op has no device; run dist-apply-plan and "
-                "dist-insert-communication before dist-schedule";
+      return op.emitError() << "op has no device; run dist-apply-plan and "
+                               "dist-insert-communication before dist-schedule";
     ops[*device].push_back(&op);
     if (auto uid = op.getAttrOfType<IntegerAttr>(plan::kUidAttr))
       byUid[uid.getInt()] = &op;
@@ -109,8 +108,8 @@ LogicalResult Scheduler::orderDevices() {
           continue;
         if (deviceOf(def) != device)
           return op->emitError()
-                 << "uses a value of device " << *deviceOf(def)
-                 << " on device " << device
+                 << "uses a value of device " << *deviceOf(def) << " on device "
+                 << device
                  << "; values cross devices only through communication";
         edge(def, op);
       }
@@ -176,23 +175,20 @@ LogicalResult Scheduler::checkMatching() {
   for (auto &[id, ops] : members) {
     Operation *first = ops.front();
     if (isa<SendOp, RecvOp>(first)) {
-      auto send = llvm::find_if(ops, [](Operation *op) {
-        return isa<SendOp>(op);
-      });
-      auto recv = llvm::find_if(ops, [](Operation *op) {
-        return isa<RecvOp>(op);
-      });
+      auto send =
+          llvm::find_if(ops, [](Operation *op) { return isa<SendOp>(op); });
+      auto recv =
+          llvm::find_if(ops, [](Operation *op) { return isa<RecvOp>(op); });
       if (ops.size() != 2 || send == ops.end() || recv == ops.end())
         return first->emitError()
                << describe(first) << " has no matching "
-               << (isa<SendOp>(first) ? "recv" : "send") << " with id "
-               << id;
+               << (isa<SendOp>(first) ? "recv" : "send") << " with id " << id;
       auto s = cast<SendOp>(*send);
       auto r = cast<RecvOp>(*recv);
       if (s.getPeer() != r.getDevice() || r.getPeer() != s.getDevice() ||
           s.getInput().getType() != r.getType())
-        return s.emitError() << describe(s) << " does not match "
-                             << describe(r) << " (devices or types differ)";
+        return s.emitError() << describe(s) << " does not match " << describe(r)
+                             << " (devices or types differ)";
       continue;
     }
     SmallVector<int64_t> group = commGroupOf(first);
@@ -272,17 +268,15 @@ FailureOr<SmallVector<Operation *>> Scheduler::simulate() {
           continue;
         if (!other)
           return op->emitError()
-                 << "plan deadlocks: " << describe(op) << " on device "
-                 << device << " waits for device " << member
-                 << ", which has already finished",
+                     << "plan deadlocks: " << describe(op) << " on device "
+                     << device << " waits for device " << member
+                     << ", which has already finished",
                  failure();
-        InFlightDiagnostic diag = op->emitError()
-                                  << "plan deadlocks: " << describe(op)
-                                  << " on device " << device
-                                  << " waits for device " << member
-                                  << ", which is blocked at "
-                                  << describe(other)
-                                  << "; the two run in opposite orders";
+        InFlightDiagnostic diag =
+            op->emitError()
+            << "plan deadlocks: " << describe(op) << " on device " << device
+            << " waits for device " << member << ", which is blocked at "
+            << describe(other) << "; the two run in opposite orders";
         diag.attachNote(other->getLoc())
             << "device " << member << " waits here";
         return failure();
@@ -298,8 +292,7 @@ struct SchedulePass : ss::impl::DistScheduleBase<SchedulePass> {
   void runOnOperation() override {
     for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
       Scheduler scheduler(func);
-      if (failed(scheduler.orderDevices()) ||
-          failed(scheduler.checkMatching()))
+      if (failed(scheduler.orderDevices()) || failed(scheduler.checkMatching()))
         return signalPassFailure();
       FailureOr<SmallVector<Operation *>> order = scheduler.simulate();
       if (failed(order))
@@ -310,9 +303,8 @@ struct SchedulePass : ss::impl::DistScheduleBase<SchedulePass> {
       Operation *terminator = body.getTerminator();
       for (Operation *op : *order)
         op->moveBefore(terminator);
-      SS_DEBUG(DEBUG_TYPE, dbgs << "scheduled " << order->size()
-                                << " ops on " << scheduler.sequences.size()
-                                << " devices\n");
+      SS_DEBUG(DEBUG_TYPE, dbgs << "scheduled " << order->size() << " ops on "
+                                << scheduler.sequences.size() << " devices\n");
     }
   }
 };

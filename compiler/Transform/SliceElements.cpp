@@ -15,8 +15,8 @@
 using namespace mlir;
 
 DenseElementsAttr ss::sliceElements(DenseElementsAttr value,
-                                     ArrayRef<int64_t> offsets,
-                                     ArrayRef<int64_t> sizes) {
+                                    ArrayRef<int64_t> offsets,
+                                    ArrayRef<int64_t> sizes) {
   auto type = cast<RankedTensorType>(value.getType());
   auto sliced = RankedTensorType::get(sizes, type.getElementType());
   if (value.isSplat())

@@ -120,16 +120,16 @@ void rewrite(SplitOp split, FusedLinear fused) {
       auto gemm = cast<GemmOp>(fused.linear);
       Value weight =
           sliceConstant(builder, gemm.getB(), fused.weightDim, offset, size);
-      Value bias = gemm.getC() ? sliceConstant(builder, gemm.getC(), 0,
-                                               offset, size)
-                               : Value();
+      Value bias = gemm.getC()
+                       ? sliceConstant(builder, gemm.getC(), 0, offset, size)
+                       : Value();
       auto type = cast<RankedTensorType>(gemm.getType());
       auto gemmPart = builder.create<GemmOp>(
           gemm.getLoc(),
           RankedTensorType::get({type.getDimSize(0), size},
                                 type.getElementType()),
-          gemm.getA(), weight, bias, gemm.getTransAAttr(),
-          gemm.getTransBAttr(), gemm.getAlphaAttr(), gemm.getBetaAttr());
+          gemm.getA(), weight, bias, gemm.getTransAAttr(), gemm.getTransBAttr(),
+          gemm.getAlphaAttr(), gemm.getBetaAttr());
       part = gemmPart;
     }
     part.getDefiningOp()->setDiscardableAttrs(

@@ -1,4 +1,5 @@
-//===- SplitFusedLinear.h - one linear per part of a split output -*- C++ -*-===//
+//===- SplitFusedLinear.h - one linear per part of a split output -*- C++
+//-*-===//
 //
 // The rewrite behind the graph-split-fused-linear pass, callable from
 // policies (see Passes.td for what it does and why).

@@ -72,8 +72,8 @@ SubTensorAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
                       int64_t valueIndex, int64_t valueCount) {
   if (offsets.size() != sizes.size())
-    return emitError() << "sub-tensor has " << offsets.size()
-                       << " offsets but " << sizes.size() << " sizes";
+    return emitError() << "sub-tensor has " << offsets.size() << " offsets but "
+                       << sizes.size() << " sizes";
   for (auto [d, offset] : llvm::enumerate(offsets))
     if (offset < 0 || sizes[d] < 0)
       return emitError() << "sub-tensor range " << offset << ":"
@@ -144,6 +144,6 @@ SmallVector<int64_t> ss::dist::commGroupOf(Operation *op) {
 }
 
 bool ss::dist::isCommunication(Operation *op) {
-  return isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp,
-             BroadcastOp, SendOp, RecvOp>(op);
+  return isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, BroadcastOp,
+             SendOp, RecvOp>(op);
 }

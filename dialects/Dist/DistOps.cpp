@@ -1,4 +1,5 @@
-//===- DistOps.cpp - dist op verifiers -------------------------------------===//
+//===- DistOps.cpp - dist op verifiers
+//-------------------------------------===//
 //
 // Each verifier checks what one op can see: shapes against its sub-tensor or
 // group, and its device's membership. Whether the members of a collective
@@ -39,23 +40,22 @@ LogicalResult checkPieceFits(Operation *op, SubTensorAttr piece,
                              RankedTensorType full, RankedTensorType part,
                              StringRef what) {
   if (piece.getRank() != full.getRank())
-    return op->emitOpError() << what << " piece has rank " << piece.getRank()
-                             << " but the full tensor has rank "
-                             << full.getRank();
+    return op->emitOpError()
+           << what << " piece has rank " << piece.getRank()
+           << " but the full tensor has rank " << full.getRank();
   for (int64_t d = 0; d < full.getRank(); ++d)
     if (piece.getOffsets()[d] + piece.getSizes()[d] > full.getDimSize(d))
-      return op->emitOpError()
-             << what << " piece " << piece << " exceeds dim " << d
-             << " of size " << full.getDimSize(d);
+      return op->emitOpError() << what << " piece " << piece << " exceeds dim "
+                               << d << " of size " << full.getDimSize(d);
   if (part.getShape() != piece.getSizes())
     return op->emitOpError()
            << what << " piece " << piece << " has shape "
            << shapeStr(piece.getSizes()) << " but its tensor has shape "
            << shapeStr(part.getShape());
   if (part.getElementType() != full.getElementType())
-    return op->emitOpError() << what << " element type "
-                             << part.getElementType() << " differs from "
-                             << full.getElementType();
+    return op->emitOpError()
+           << what << " element type " << part.getElementType()
+           << " differs from " << full.getElementType();
   return success();
 }
 
@@ -66,33 +66,32 @@ LogicalResult checkGroup(Operation *op, ArrayRef<int64_t> group,
     return op->emitOpError("has an empty group");
   for (auto [i, member] : llvm::enumerate(group)) {
     if (member < 0)
-      return op->emitOpError() << "group member " << member
-                               << " is not a device";
+      return op->emitOpError()
+             << "group member " << member << " is not a device";
     if (llvm::is_contained(group.take_front(i), member))
       return op->emitOpError() << "group " << shapeStr(group)
                                << " names device " << member << " twice";
   }
   if (!llvm::is_contained(group, device))
-    return op->emitOpError() << "runs on device " << device
-                             << ", which is not in its group "
-                             << shapeStr(group);
+    return op->emitOpError()
+           << "runs on device " << device << ", which is not in its group "
+           << shapeStr(group);
   return success();
 }
 
 LogicalResult checkDim(Operation *op, int64_t dim, int64_t rank,
                        StringRef name) {
   if (dim < 0 || dim >= rank)
-    return op->emitOpError() << name << " " << dim
-                             << " is out of range for rank " << rank;
+    return op->emitOpError()
+           << name << " " << dim << " is out of range for rank " << rank;
   return success();
 }
 
 /// The input's shape with dim `dim` scaled by `mul / div`, or failure when
 /// `div` does not divide it.
 FailureOr<SmallVector<int64_t>> scaledShape(Operation *op,
-                                            RankedTensorType type,
-                                            int64_t dim, int64_t mul,
-                                            int64_t div) {
+                                            RankedTensorType type, int64_t dim,
+                                            int64_t mul, int64_t div) {
   SmallVector<int64_t> shape(type.getShape());
   if (shape[dim] % div != 0) {
     op->emitOpError() << "group of " << div << " does not divide dim " << dim
@@ -110,10 +109,9 @@ LogicalResult checkResultShape(Operation *op, ArrayRef<int64_t> expected) {
                              << " should be " << shapeStr(expected);
   auto input = cast<RankedTensorType>(op->getOperand(0).getType());
   if (input.getElementType() != result.getElementType())
-    return op->emitOpError() << "result element type "
-                             << result.getElementType()
-                             << " differs from the input's "
-                             << input.getElementType();
+    return op->emitOpError()
+           << "result element type " << result.getElementType()
+           << " differs from the input's " << input.getElementType();
   return success();
 }
 
@@ -144,8 +142,8 @@ LogicalResult AssembleOp::verify() {
     auto piece = dyn_cast<SubTensorAttr>(attr);
     if (!piece)
       return emitOpError() << "piece " << attr << " is not a #dist.sub";
-    if (failed(checkPieceFits(*this, piece, full, tensorType(input),
-                              "assembled")))
+    if (failed(
+            checkPieceFits(*this, piece, full, tensorType(input), "assembled")))
       return failure();
     if (seen.insert(piece).second)
       covered[{piece.getValueIndex(), piece.getValueCount()}] +=
@@ -153,9 +151,9 @@ LogicalResult AssembleOp::verify() {
   }
   for (auto [part, elements] : covered)
     if (elements != total)
-      return emitOpError() << "value part " << part.first << "/"
-                           << part.second << " covers " << elements
-                           << " of " << total << " elements";
+      return emitOpError() << "value part " << part.first << "/" << part.second
+                           << " covers " << elements << " of " << total
+                           << " elements";
   return success();
 }
 
@@ -223,9 +221,8 @@ LogicalResult BroadcastOp::verify() {
 LogicalResult SendOp::verify() {
   if (static_cast<int64_t>(getDevice()) < 0 ||
       static_cast<int64_t>(getPeer()) < 0 || getDevice() == getPeer())
-    return emitOpError() << "sends from device " << getDevice()
-                         << " to device " << getPeer()
-                         << "; both must be distinct devices";
+    return emitOpError() << "sends from device " << getDevice() << " to device "
+                         << getPeer() << "; both must be distinct devices";
   return success();
 }
 
@@ -291,9 +288,9 @@ LogicalResult ComposeOp::verify() {
     for (int64_t d = 0; d < rank; ++d) {
       int64_t offset = getOffsets()[i * rank + d];
       if (offset < 0 || offset + piece.getDimSize(d) > result.getDimSize(d))
-        return emitOpError() << "piece " << i << " at offset " << offset
-                             << " exceeds dim " << d << " of size "
-                             << result.getDimSize(d);
+        return emitOpError()
+               << "piece " << i << " at offset " << offset << " exceeds dim "
+               << d << " of size " << result.getDimSize(d);
     }
     elements += piece.getNumElements();
   }
