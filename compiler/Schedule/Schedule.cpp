@@ -58,24 +58,38 @@ std::string describe(Operation *op) {
 /// Whether a comm op has its data locally (it can be issued eagerly).
 bool hasInput(Operation *op) { return op->getNumOperands() > 0; }
 
+/// The device a passive communication op (one without an input: a recv, a
+/// broadcast off the root) waits for, or none for other ops.
+std::optional<int64_t> passiveSource(Operation *op) {
+  if (auto recv = dyn_cast<RecvOp>(op))
+    return static_cast<int64_t>(recv.getPeer());
+  if (auto broadcast = dyn_cast<BroadcastOp>(op))
+    if (!broadcast.getInput())
+      return static_cast<int64_t>(broadcast.getRoot());
+  return std::nullopt;
+}
+
 struct Scheduler {
   func::FuncOp func;
   Block &body;
   llvm::DenseMap<Operation *, unsigned> position;
+  std::map<int64_t, SmallVector<Operation *>> ops;       // per device
   std::map<int64_t, SmallVector<Operation *>> sequences; // per device
+  llvm::DenseMap<Operation *, SmallVector<Operation *>> predecessors;
+  llvm::DenseMap<Operation *, double> priority;
 
   explicit Scheduler(func::FuncOp func)
       : func(func), body(func.getBody().front()) {}
 
   LogicalResult orderDevices();
+  LogicalResult sortDevice(int64_t device);
   LogicalResult checkMatching();
   FailureOr<SmallVector<Operation *>> simulate();
 };
 
 LogicalResult Scheduler::orderDevices() {
-  std::map<int64_t, SmallVector<Operation *>> ops;
-  llvm::DenseMap<int64_t, Operation *> byUid;
   unsigned index = 0;
+  llvm::DenseMap<int64_t, Operation *> byUid;
   for (Operation &op : body) {
     position[&op] = index++;
     if (isa<func::ReturnOp>(op) || op.hasTrait<OpTrait::ConstantLike>())
@@ -89,19 +103,10 @@ LogicalResult Scheduler::orderDevices() {
       byUid[uid.getInt()] = &op;
   }
 
+  // Dependencies and priorities per device.
   for (auto &[device, list] : ops) {
-    llvm::DenseMap<Operation *, SmallVector<Operation *>> successors;
-    llvm::DenseMap<Operation *, unsigned> waiting;
-    llvm::DenseMap<Operation *, double> priority;
     for (Operation *op : list) {
-      waiting[op] = 0;
       priority[op] = position[op];
-    }
-    auto edge = [&](Operation *from, Operation *to) {
-      successors[from].push_back(to);
-      ++waiting[to];
-    };
-    for (Operation *op : list) {
       for (Value operand : op->getOperands()) {
         Operation *def = operand.getDefiningOp();
         if (!def || def->hasTrait<OpTrait::ConstantLike>())
@@ -111,13 +116,13 @@ LogicalResult Scheduler::orderDevices() {
                  << "uses a value of device " << *deviceOf(def) << " on device "
                  << device
                  << "; values cross devices only through communication";
-        edge(def, op);
+        predecessors[op].push_back(def);
       }
       if (auto after = op->getAttrOfType<DenseI64ArrayAttr>(plan::kAfterAttr))
         for (int64_t uid : after.asArrayRef())
           if (Operation *before = byUid.lookup(uid))
             if (deviceOf(before) == device)
-              edge(before, op);
+              predecessors[op].push_back(before);
       // Issue communication as soon as its input is ready; receive just
       // before the first user, so a device computes what it can first.
       if (isCommunication(op)) {
@@ -133,34 +138,92 @@ LogicalResult Scheduler::orderDevices() {
         }
       }
     }
-    auto later = [&](Operation *a, Operation *b) {
-      if (priority[a] != priority[b])
-        return priority[a] > priority[b];
-      return position[a] > position[b];
-    };
-    std::priority_queue<Operation *, std::vector<Operation *>, decltype(later)>
-        ready(later);
+    if (failed(sortDevice(device)))
+      return failure();
+  }
+
+  // A device receives from a peer in the order the peer sends: a receive
+  // waits for nothing local, so it can always move earlier. Aligning one
+  // device can reorder its own sends, so repeat until nothing moves.
+  for (int round = 0; round < 16; ++round) {
+    llvm::DenseMap<Operation *, size_t> sentAt;
+    for (auto &[device, sequence] : sequences)
+      for (auto [i, op] : llvm::enumerate(sequence))
+        sentAt[op] = i;
+    std::map<std::pair<int64_t, int64_t>, Operation *> activeById;
+    for (auto &[device, sequence] : sequences)
+      for (Operation *op : sequence)
+        if (isCommunication(op) && !passiveSource(op))
+          activeById[{cast<IntegerAttr>(op->getAttr("id")).getInt(), device}] =
+              op;
+    bool moved = false;
+    for (auto &[device, sequence] : sequences) {
+      std::map<int64_t, SmallVector<Operation *>> bySource;
+      for (Operation *op : sequence)
+        if (std::optional<int64_t> source = passiveSource(op))
+          bySource[*source].push_back(op);
+      for (auto &[source, passive] : bySource) {
+        auto sendIndex = [&](Operation *op) -> size_t {
+          int64_t id = cast<IntegerAttr>(op->getAttr("id")).getInt();
+          auto active = activeById.find({id, source});
+          return active == activeById.end() ? 0 : sentAt.lookup(active->second);
+        };
+        SmallVector<Operation *> wanted(passive);
+        llvm::stable_sort(wanted, [&](Operation *a, Operation *b) {
+          return sendIndex(a) < sendIndex(b);
+        });
+        if (wanted == passive)
+          continue;
+        for (size_t k = 0; k + 1 < wanted.size(); ++k)
+          if (!llvm::is_contained(predecessors[wanted[k + 1]], wanted[k]))
+            predecessors[wanted[k + 1]].push_back(wanted[k]);
+        moved = true;
+      }
+      if (moved && failed(sortDevice(device)))
+        return failure();
+    }
+    if (!moved)
+      break;
+  }
+  return success();
+}
+
+LogicalResult Scheduler::sortDevice(int64_t device) {
+  SmallVector<Operation *> &list = ops[device];
+  llvm::DenseMap<Operation *, SmallVector<Operation *>> successors;
+  llvm::DenseMap<Operation *, unsigned> waiting;
+  for (Operation *op : list)
+    for (Operation *before : predecessors.lookup(op)) {
+      successors[before].push_back(op);
+      ++waiting[op];
+    }
+  auto later = [&](Operation *a, Operation *b) {
+    if (priority[a] != priority[b])
+      return priority[a] > priority[b];
+    return position[a] > position[b];
+  };
+  std::priority_queue<Operation *, std::vector<Operation *>, decltype(later)>
+      ready(later);
+  for (Operation *op : list)
+    if (waiting[op] == 0)
+      ready.push(op);
+  SmallVector<Operation *> &sequence = sequences[device];
+  sequence.clear();
+  while (!ready.empty()) {
+    Operation *op = ready.top();
+    ready.pop();
+    sequence.push_back(op);
+    for (Operation *next : successors[op])
+      if (--waiting[next] == 0)
+        ready.push(next);
+  }
+  if (sequence.size() != list.size()) {
+    Operation *stuck = nullptr;
     for (Operation *op : list)
-      if (waiting[op] == 0)
-        ready.push(op);
-    SmallVector<Operation *> &sequence = sequences[device];
-    while (!ready.empty()) {
-      Operation *op = ready.top();
-      ready.pop();
-      sequence.push_back(op);
-      for (Operation *next : successors[op])
-        if (--waiting[next] == 0)
-          ready.push(next);
-    }
-    if (sequence.size() != list.size()) {
-      Operation *stuck = nullptr;
-      for (Operation *op : list)
-        if (waiting[op] > 0 && (!stuck || position[op] < position[stuck]))
-          stuck = op;
-      return stuck->emitError()
-             << "op-order constraints form a cycle on device " << device
-             << " through " << describe(stuck);
-    }
+      if (waiting[op] > 0 && (!stuck || position[op] < position[stuck]))
+        stuck = op;
+    return stuck->emitError() << "op-order constraints form a cycle on device "
+                              << device << " through " << describe(stuck);
   }
   return success();
 }

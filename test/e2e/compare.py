@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -245,9 +246,10 @@ def parse_args(argv):
                         help="numpy seed for the random inputs (default 0)")
     parser.add_argument("--plan", action="append", default=[],
                         help="also compile and run under this parallel plan "
-                             "(e.g. dp=2,tp=2, or file:PLAN for a plan file; "
-                             "repeatable) and compare with onnxruntime and "
-                             "the single-rank result")
+                             "(e.g. dp=2,tp=2; file:PLAN for a plan file; "
+                             "args:'SSC FLAGS' for any ssc compile flags, "
+                             "e.g. a plugin; repeatable) and compare with "
+                             "onnxruntime and the single-rank result")
     return parser.parse_args(argv)
 
 
@@ -303,8 +305,13 @@ def main(argv=None):
 
     for plan in args.plan:
         tag = sanitize(os.path.basename(plan))
-        plan_flag = (["--plan-file", plan[len("file:"):]]
-                     if plan.startswith("file:") else ["--plan", plan])
+        if plan.startswith("file:"):
+            plan_flag = ["--plan-file", plan[len("file:"):]]
+        elif plan.startswith("args:"):
+            plan_flag = shlex.split(plan[len("args:"):])
+            tag = "args_" + str(args.plan.index(plan))
+        else:
+            plan_flag = ["--plan", plan]
         plan_out = os.path.join(workdir, "out_" + tag)
         plan_results = os.path.join(workdir, "outputs_" + tag)
         os.makedirs(plan_results, exist_ok=True)
