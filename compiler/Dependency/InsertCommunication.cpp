@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 
 #include <map>
@@ -577,10 +578,13 @@ LogicalResult CommunicationBuilder::run() {
         return assemble.emitError("a full tensor is still used directly");
       assemble.erase();
     }
-  // The cache may hold pieces nobody used in the end (e.g. an unused
-  // slice of an input); drop dead local ops.
+  // Work whose result no device uses is dropped: pieces the cache made
+  // but nobody took, and replicas of ops whose outputs only one rank
+  // keeps (every tensor-parallel rank computes the replicated LM head,
+  // only the output rank needs it). Communication is never dropped: every
+  // member of a collective must take part.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-    if (isa<SliceOp, ScaleOp, ComposeOp>(op) && op.use_empty())
+    if (!isCommunication(&op) && isOpTriviallyDead(&op))
       op.erase();
   return success();
 }
