@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Dependency/RvdLayout.h"
 #include "Plan/PlanFile.h"
 #include "Plan/Policies.h"
 #include "Plan/Primitives.h"
@@ -187,6 +188,49 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     }
     if (failed(file.applyOrders(func)))
       return signalPassFailure();
+    annotateLayouts(func);
+  }
+
+  /// Records on every assembled full tensor its RVD layout, where the
+  /// pieces form one: the plan as the dependency pass will see it.
+  static void annotateLayouts(func::FuncOp func) {
+    func.walk([](dist::AssembleOp assemble) {
+      auto type = cast<RankedTensorType>(assemble.getType());
+      std::vector<int64_t> shape(type.getShape().begin(),
+                                 type.getShape().end());
+      std::vector<dependency::DevicePiece> pieces;
+      for (auto [input, attr] :
+           llvm::zip(assemble.getInputs(), assemble.getPieces())) {
+        Operation *def = input.getDefiningOp();
+        std::optional<int64_t> device =
+            def ? dist::deviceOf(def) : std::nullopt;
+        if (!device)
+          return;
+        auto piece = cast<dist::SubTensorAttr>(attr);
+        pieces.push_back(
+            {*device,
+             {piece.getOffsets().begin(), piece.getOffsets().end()},
+             {piece.getSizes().begin(), piece.getSizes().end()},
+             piece.getValueIndex(),
+             piece.getValueCount()});
+      }
+      std::optional<dependency::RvdLayout> layout =
+          dependency::inferRvdLayout(shape, pieces);
+      if (!layout)
+        return;
+      // Grid order: replicas outermost, the last dim fastest.
+      std::vector<int64_t> devices(layout->numDevices());
+      std::map<int64_t, int64_t> replica = layout->replicaIndices();
+      for (auto &[device, coord] : layout->pieces) {
+        int64_t k = replica[device] * layout->valueParts + coord.value;
+        for (auto [d, split] : llvm::enumerate(layout->splits))
+          k = k * split + coord.splits[d];
+        devices[k] = device;
+      }
+      assemble.setLayoutAttr(dist::RvdLayoutAttr::get(
+          assemble.getContext(), layout->replicas, layout->valueParts,
+          layout->splits, devices));
+    });
   }
 
   /// A plan-file rule: op-trans with the rule's algorithm (replicate over

@@ -127,7 +127,7 @@ void wrapAsSubOp(Operation *op) {
     auto type = cast<RankedTensorType>(result.getType());
     auto assemble = builder.create<dist::AssembleOp>(
         op->getLoc(), type, ValueRange{result},
-        builder.getArrayAttr({wholePiece(type)}));
+        builder.getArrayAttr({wholePiece(type)}), dist::RvdLayoutAttr());
     result.replaceAllUsesExcept(assemble, assemble);
   }
   op->setAttr(kOriginAttr, i64(context, freshId(op, "dist.next_origin")));
@@ -320,9 +320,9 @@ ss::plan::opTrans(Operation *op, const PartitionAlgo &algo) {
       }
     }
     OpBuilder after(assemble);
-    auto replacement =
-        after.create<dist::AssembleOp>(assemble.getLoc(), assemble.getType(),
-                                       inputs, after.getArrayAttr(layout));
+    auto replacement = after.create<dist::AssembleOp>(
+        assemble.getLoc(), assemble.getType(), inputs,
+        after.getArrayAttr(layout), dist::RvdLayoutAttr());
     assemble.replaceAllUsesWith(replacement.getResult());
     assemble.erase();
   }

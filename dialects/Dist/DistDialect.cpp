@@ -113,6 +113,46 @@ bool SubTensorAttr::containsBox(SubTensorAttr other) const {
 }
 
 //===----------------------------------------------------------------------===//
+// RvdLayoutAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+RvdLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t replicas, int64_t valueParts,
+                      ArrayRef<int64_t> splits, ArrayRef<int64_t> devices) {
+  int64_t pieces = replicas * valueParts;
+  if (replicas < 1 || valueParts < 1)
+    return emitError() << "RVD layout needs R >= 1 and V >= 1, got R"
+                       << replicas << " V" << valueParts;
+  for (int64_t split : splits) {
+    if (split < 1)
+      return emitError() << "RVD layout split " << split << " is not positive";
+    pieces *= split;
+  }
+  if (static_cast<int64_t>(devices.size()) != pieces)
+    return emitError() << "RVD layout R" << replicas << " V" << valueParts
+                       << " has " << pieces << " pieces but lists "
+                       << devices.size() << " devices";
+  for (auto [i, device] : llvm::enumerate(devices))
+    if (device < 0 || llvm::is_contained(devices.take_front(i), device))
+      return emitError() << "RVD layout device " << device
+                         << " is negative or listed twice";
+  return success();
+}
+
+void RvdLayoutAttr::position(int64_t k, int64_t &replica, int64_t &value,
+                             SmallVectorImpl<int64_t> &splitIndex) const {
+  ArrayRef<int64_t> splits = getSplits();
+  splitIndex.assign(splits.size(), 0);
+  for (int64_t d = splits.size() - 1; d >= 0; --d) {
+    splitIndex[d] = k % splits[d];
+    k /= splits[d];
+  }
+  value = k % getValueParts();
+  replica = k / getValueParts();
+}
+
+//===----------------------------------------------------------------------===//
 // Device queries
 //===----------------------------------------------------------------------===//
 

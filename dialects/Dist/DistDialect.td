@@ -52,4 +52,31 @@ def Dist_SubTensorAttr : AttrDef<Dist_Dialect, "SubTensor"> {
   }];
 }
 
+/// How a full tensor lies over an ordered device list.
+def Dist_RvdLayoutAttr : AttrDef<Dist_Dialect, "RvdLayout"> {
+  let mnemonic = "rvd";
+  let summary = "R replicas x V value parts x D[i] splits over devices";
+  let description = [{
+    `#dist.rvd<r = 2, v = 1, d = [2, 1], devices = [0, 1, 2, 3]>`: the
+    tensor is split in two along dim 0 and each half is replicated twice
+    (devices 0 and 2 hold the first half). Devices are listed in
+    row-major order of the grid (R, V, D0, ...): replicas outermost, the
+    last dim fastest, so device k holds the piece at grid position k.
+  }];
+  let parameters = (ins "int64_t":$replicas, "int64_t":$valueParts,
+                        ArrayRefParameter<"int64_t">:$splits,
+                        ArrayRefParameter<"int64_t">:$devices);
+  let assemblyFormat = [{
+    `<` `r` `=` $replicas `,` `v` `=` $valueParts `,` `d` `=` `[` $splits `]`
+    `,` `devices` `=` `[` $devices `]` `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The grid position (replica, value part, split per dim) of entry k
+    /// of the device list.
+    void position(int64_t k, int64_t &replica, int64_t &value,
+                  llvm::SmallVectorImpl<int64_t> &splitIndex) const;
+  }];
+}
+
 #endif // SS_DIST_DIALECT

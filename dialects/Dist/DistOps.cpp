@@ -154,6 +154,48 @@ LogicalResult AssembleOp::verify() {
       return emitOpError() << "value part " << part.first << "/" << part.second
                            << " covers " << elements << " of " << total
                            << " elements";
+  if (RvdLayoutAttr layout = getLayoutAttr())
+    return verifyLayout(layout);
+  return success();
+}
+
+LogicalResult AssembleOp::verifyLayout(RvdLayoutAttr layout) {
+  RankedTensorType full = tensorType(getResult());
+  if (static_cast<int64_t>(layout.getSplits().size()) != full.getRank())
+    return emitOpError() << "layout " << layout << " has "
+                         << layout.getSplits().size() << " splits for a rank-"
+                         << full.getRank() << " tensor";
+  if (layout.getDevices().size() != getInputs().size())
+    return emitOpError() << "layout " << layout << " lists "
+                         << layout.getDevices().size() << " devices for "
+                         << getInputs().size() << " pieces";
+  // Each listed device holds the piece at its grid position.
+  for (auto [k, device] : llvm::enumerate(layout.getDevices())) {
+    int64_t replica, value;
+    SmallVector<int64_t> splitIndex;
+    layout.position(k, replica, value, splitIndex);
+    bool found = false;
+    for (auto [input, attr] : llvm::zip(getInputs(), getPieces())) {
+      Operation *def = input.getDefiningOp();
+      std::optional<int64_t> where = def ? deviceOf(def) : std::nullopt;
+      auto piece = cast<SubTensorAttr>(attr);
+      if (where != device || piece.getValueIndex() != value ||
+          piece.getValueCount() != layout.getValueParts())
+        continue;
+      bool boxMatches = true;
+      for (int64_t d = 0; d < full.getRank(); ++d) {
+        int64_t chunk = full.getDimSize(d) / layout.getSplits()[d];
+        boxMatches &= piece.getSizes()[d] == chunk &&
+                      piece.getOffsets()[d] == splitIndex[d] * chunk;
+      }
+      found |= boxMatches;
+    }
+    if (!found)
+      return emitOpError() << "layout " << layout << " puts the piece with "
+                           << "value part " << value << " and splits "
+                           << shapeStr(splitIndex) << " on device " << device
+                           << ", which holds no such piece";
+  }
   return success();
 }
 

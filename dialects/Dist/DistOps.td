@@ -42,12 +42,18 @@ def Dist_AssembleOp : Dist_Op<"assemble", [Pure]> {
     Each operand is the piece of the result named by the same position in
     `pieces`, produced on the device of its defining op. Together the pieces
     cover the full tensor: every element, every value part. Pieces may
-    repeat (replicas).
+    repeat (replicas). `layout`, when present, is the pieces' RVD layout;
+    the plan pass sets it where the pieces form one, and the verifier
+    checks it lists the pieces' devices with matching boxes.
   }];
-  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, ArrayAttr:$pieces);
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, ArrayAttr:$pieces,
+                       OptionalAttr<Dist_RvdLayoutAttr>:$layout);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $inputs attr-dict `:` functional-type($inputs, results)
+  }];
+  let extraClassDeclaration = [{
+    mlir::LogicalResult verifyLayout(RvdLayoutAttr layout);
   }];
 }
 
