@@ -9,6 +9,8 @@
 
 #include "Dist/DistDialect.h"
 
+#include "mlir/IR/BuiltinOps.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -250,7 +252,7 @@ LogicalResult PlanFile::applyOrders(func::FuncOp func) const {
         after.push_back(op);
     });
     if (before.empty() || after.empty())
-      return func.emitError()
+      return emitError(func->getParentOfType<ModuleOp>().getLoc())
              << "plan file line " << line.line << ": selector '"
              << (before.empty() ? line.before : line.after).str()
              << "' matches no op";

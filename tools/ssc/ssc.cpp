@@ -371,6 +371,9 @@ int compile(const CompileArgs &args) {
   ss::enableDebugTypes(args.debugOnly);
   MLIRContext context;
   context.disableMultithreading();
+  // Diagnostics name the ONNX node; dumping the whole function after them
+  // would bury the message.
+  context.printOpOnDiagnostic(false);
   installDiagnosticPrinter(context);
 
   // Plugins register their passes before any pipeline text is parsed.
@@ -955,6 +958,9 @@ int inspect(const std::string &model,
     return kExitError;
   MLIRContext context;
   context.disableMultithreading();
+  // Diagnostics name the ONNX node; dumping the whole function after them
+  // would bury the message.
+  context.printOpOnDiagnostic(false);
   installDiagnosticPrinter(context);
   ss::ImportStatus status;
   auto module = ss::importOnnxModel(context, model, options, status);
