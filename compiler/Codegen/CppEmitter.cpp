@@ -955,9 +955,13 @@ LogicalResult Emitter::emitDistOp(Operation *op) {
   if (auto o = dyn_cast<dist::BroadcastOp>(op)) {
     Value result = o.getResult();
     std::string y = var(result);
-    if (o.getInput()) // the root sends from the result buffer
-      body << "  std::memcpy(" << y << ", " << var(o.getInput()) << ", "
-           << bytesOf(result) << ");\n";
+    if (o.getInput()) { // the root sends from the result buffer
+      // var() may declare the input (a view first used here), so it is
+      // named before the statement starts.
+      std::string x = var(o.getInput());
+      body << "  std::memcpy(" << y << ", " << x << ", " << bytesOf(result)
+           << ");\n";
+    }
     body << "  ssrt::broadcast(" << groupRef(op) << ", " << peerRef(op) << ", "
          << dtypeOf(result) << ", " << y << ", " << numel(result) << ");\n";
     recordCommunication(op, "broadcast", result);

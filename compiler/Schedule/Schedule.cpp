@@ -5,8 +5,11 @@
 // its input is issued first, receives wait until just before their first
 // user. Then all devices' sequences are run together in a simulation: a
 // collective fires when every member is at it, a send when its receive is.
-// A stall proves the plan can hang; the error names the two ops that wait
-// on each other. The simulated order becomes the block order.
+// A receive waits for nothing local, so on a stall it moves: up to meet a
+// sender waiting at the send, or down past work that needs nothing
+// outstanding (its sender may be waiting for that work). Any other stall
+// proves the plan can hang; the error names the two ops that wait on each
+// other. The simulated order becomes the block order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +20,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 
 #include <map>
@@ -85,7 +89,81 @@ struct Scheduler {
   LogicalResult sortDevice(int64_t device);
   LogicalResult checkMatching();
   FailureOr<SmallVector<Operation *>> simulate();
+  bool unblock(std::map<int64_t, size_t> &head, ArrayRef<Operation *> done);
 };
+
+bool Scheduler::unblock(std::map<int64_t, size_t> &head,
+                        ArrayRef<Operation *> done) {
+  llvm::DenseSet<Operation *> executed(done.begin(), done.end());
+  auto isReady = [&](Operation *op) {
+    return llvm::all_of(predecessors.lookup(op), [&](Operation *before) {
+      return executed.contains(before);
+    });
+  };
+  auto headOf = [&](int64_t device) -> Operation * {
+    auto it = sequences.find(device);
+    if (it == sequences.end() || head[device] >= it->second.size())
+      return nullptr;
+    return it->second[head[device]];
+  };
+  auto moveToHead = [&](int64_t device, size_t index) {
+    SmallVector<Operation *> &sequence = sequences[device];
+    Operation *op = sequence[index];
+    sequence.erase(sequence.begin() + index);
+    sequence.insert(sequence.begin() + head[device], op);
+  };
+
+  // A communication whose active parties are all at it: its passive
+  // parties (receives, broadcasts off the root) move up to meet it.
+  for (auto &[device, sequence] : sequences) {
+    Operation *op = headOf(device);
+    if (!op || !isCommunication(op) || passiveSource(op))
+      continue;
+    Attribute id = op->getAttr("id");
+    SmallVector<std::pair<int64_t, size_t>> moves;
+    bool ready = true;
+    for (int64_t member : commGroupOf(op)) {
+      Operation *other = headOf(member);
+      if (other && isCommunication(other) && other->getAttr("id") == id)
+        continue;
+      SmallVector<Operation *> &theirs = sequences[member];
+      auto it = llvm::find_if(
+          llvm::drop_begin(theirs, head[member]), [&](Operation *candidate) {
+            return isCommunication(candidate) && candidate->getAttr("id") == id;
+          });
+      if (it == theirs.end() || !passiveSource(*it) || !isReady(*it)) {
+        ready = false;
+        break;
+      }
+      moves.push_back({member, static_cast<size_t>(it - theirs.begin())});
+    }
+    if (!ready || moves.empty())
+      continue;
+    for (auto [member, index] : moves)
+      moveToHead(member, index);
+    return true;
+  }
+
+  // A device waiting at a passive op goes on with the first op after it
+  // that needs nothing outstanding, computation before communication: its
+  // peer may be waiting for that work (the input of what it sends, a
+  // collective both take part in).
+  for (bool communication : {false, true})
+    for (auto &[device, sequence] : sequences) {
+      Operation *op = headOf(device);
+      if (!op || !passiveSource(op))
+        continue;
+      for (size_t index = head[device] + 1; index < sequence.size(); ++index) {
+        Operation *next = sequence[index];
+        if (isCommunication(next) == communication && !passiveSource(next) &&
+            isReady(next)) {
+          moveToHead(device, index);
+          return true;
+        }
+      }
+    }
+  return false;
+}
 
 LogicalResult Scheduler::orderDevices() {
   unsigned index = 0;
@@ -142,49 +220,6 @@ LogicalResult Scheduler::orderDevices() {
       return failure();
   }
 
-  // A device receives from a peer in the order the peer sends: a receive
-  // waits for nothing local, so it can always move earlier. Aligning one
-  // device can reorder its own sends, so repeat until nothing moves.
-  for (int round = 0; round < 16; ++round) {
-    llvm::DenseMap<Operation *, size_t> sentAt;
-    for (auto &[device, sequence] : sequences)
-      for (auto [i, op] : llvm::enumerate(sequence))
-        sentAt[op] = i;
-    std::map<std::pair<int64_t, int64_t>, Operation *> activeById;
-    for (auto &[device, sequence] : sequences)
-      for (Operation *op : sequence)
-        if (isCommunication(op) && !passiveSource(op))
-          activeById[{cast<IntegerAttr>(op->getAttr("id")).getInt(), device}] =
-              op;
-    bool moved = false;
-    for (auto &[device, sequence] : sequences) {
-      std::map<int64_t, SmallVector<Operation *>> bySource;
-      for (Operation *op : sequence)
-        if (std::optional<int64_t> source = passiveSource(op))
-          bySource[*source].push_back(op);
-      for (auto &[source, passive] : bySource) {
-        auto sendIndex = [&](Operation *op) -> size_t {
-          int64_t id = cast<IntegerAttr>(op->getAttr("id")).getInt();
-          auto active = activeById.find({id, source});
-          return active == activeById.end() ? 0 : sentAt.lookup(active->second);
-        };
-        SmallVector<Operation *> wanted(passive);
-        llvm::stable_sort(wanted, [&](Operation *a, Operation *b) {
-          return sendIndex(a) < sendIndex(b);
-        });
-        if (wanted == passive)
-          continue;
-        for (size_t k = 0; k + 1 < wanted.size(); ++k)
-          if (!llvm::is_contained(predecessors[wanted[k + 1]], wanted[k]))
-            predecessors[wanted[k + 1]].push_back(wanted[k]);
-        moved = true;
-      }
-      if (moved && failed(sortDevice(device)))
-        return failure();
-    }
-    if (!moved)
-      break;
-  }
   return success();
 }
 
@@ -318,6 +353,12 @@ FailureOr<SmallVector<Operation *>> Scheduler::simulate() {
       progress = true;
     }
     if (progress)
+      continue;
+    // Stalled. A passive op (a receive, a broadcast off the root) waits for
+    // nothing local, so it may move: up to meet its sender (two devices
+    // that both send to each other first, as co-sharded pieces exchanged
+    // both ways), or down past work its sender waits for.
+    if (unblock(head, order))
       continue;
     // Stalled: find a device whose communication waits on a member that is
     // blocked at a different op.
