@@ -123,6 +123,9 @@ private:
   /// holds compile-time slices of constants, usable on any device.
   using Key = std::tuple<Value, int64_t, Attribute>;
   llvm::DenseMap<Key, Value> cache;
+  /// A full tensor's pieces once its value parts are summed: every family
+  /// of consumers moves boxes from these, so the parts are reduced once.
+  llvm::DenseMap<Value, SmallVector<HeldPiece>> reducedPieces;
   Key key(Value full, int64_t device, Attribute box) {
     return {full, device, box};
   }
@@ -280,8 +283,22 @@ CommunicationBuilder::reduceValueParts(Value full, SmallVector<HeldPiece> &held,
           sum = value;
           continue;
         }
-        auto add =
-            builder.create<graph::AddOp>(loc, value.getType(), sum, value);
+        // The sum goes right after its later part, not at the consumer:
+        // the scheduler issues the all-reduce below as soon as its input
+        // is ready, and on devices that hold one part that is right after
+        // the producer. A sum placed at a late consumer would hold this
+        // device's all-reduce back behind collectives the others issue
+        // first, and the plan would deadlock.
+        OpBuilder local(context);
+        Operation *sumDef = sum.getDefiningOp(),
+                  *valueDef = value.getDefiningOp();
+        if (sumDef && valueDef)
+          local.setInsertionPointAfter(
+              sumDef->isBeforeInBlock(valueDef) ? valueDef : sumDef);
+        else
+          local.setInsertionPoint(builder.getInsertionBlock(),
+                                  builder.getInsertionPoint());
+        auto add = local.create<graph::AddOp>(loc, value.getType(), sum, value);
         add->setAttr(kDeviceAttr, i64Attr(context, device));
         sum = add;
       }
@@ -328,9 +345,14 @@ CommunicationBuilder::fromPieces(Value full, ArrayRef<HeldPiece> producers,
                                  OpBuilder &builder) {
   Location loc = locOf(full);
   Type element = typeOf(full).getElementType();
-  SmallVector<HeldPiece> held(producers);
-  if (failed(reduceValueParts(full, held, builder)))
-    return failure();
+  auto reduced = reducedPieces.find(full);
+  if (reduced == reducedPieces.end()) {
+    SmallVector<HeldPiece> pieces(producers);
+    if (failed(reduceValueParts(full, pieces, builder)))
+      return failure();
+    reduced = reducedPieces.try_emplace(full, std::move(pieces)).first;
+  }
+  SmallVector<HeldPiece> held = reduced->second;
 
   // Distinct boxes and their holders, in device order.
   llvm::MapVector<Attribute, SmallVector<HeldPiece>> holders;
