@@ -148,9 +148,11 @@ def DistSchedule : Pass<"dist-schedule", "mlir::ModuleOp"> {
     Orders each device's ops by data dependencies and op-order constraints
     (`dist.after`), issuing communication as soon as its input is ready.
     Then runs all devices' sequences together: a collective proceeds when
-    every member has reached it, a send when its receive has. If that
-    stalls, the plan could deadlock and is rejected, naming the two ops
-    that wait on each other. On success the function body is rewritten in
+    every member has reached it, a send when its receive has. On a stall a
+    receive (which waits for nothing local) moves up to meet its sender,
+    and a device stuck at a receive goes on with work that needs nothing
+    outstanding. If it still stalls, the plan could deadlock and is
+    rejected, naming the two ops that wait on each other. On success the function body is rewritten in
     the simulated execution order, so each device's program is its ops in
     block order.
   }];

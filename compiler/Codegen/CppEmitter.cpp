@@ -168,22 +168,8 @@ SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
   return strides;
 }
 
-/// The ONNX node behind an op; fused ops list every node, joined by " + ".
-std::string nodeName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    std::string joined;
-    for (Location part : fused.getLocations()) {
-      std::string name = nodeName(part);
-      if (!name.empty())
-        joined += (joined.empty() ? "" : " + ") + name;
-    }
-    return joined;
-  }
-  return "";
-}
-std::string nodeName(Operation *op) { return nodeName(op->getLoc()); }
+/// The ONNX node behind an op, as its location names it.
+std::string nodeName(Operation *op) { return ss::plan::nodeName(op->getLoc()); }
 
 /// Rank-specific data of one rank function, abstracted out of its code,
 /// and the key that is equal for functions that can share a program.

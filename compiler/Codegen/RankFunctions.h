@@ -18,13 +18,10 @@
 
 namespace ss {
 
-/// Number of ranks: on the device-IR function before the split, on the
-/// module after it.
-inline constexpr const char *kWorldSizeAttr = "dist.world_size";
-/// The rank whose function returns the model outputs.
-inline constexpr const char *kOutputDeviceAttr = "dist.output_device";
-/// The plan in words (`dp=2,tp=2`, a plan file, ...), when a pass recorded it.
-inline constexpr const char *kPlanAttr = "dist.plan";
+/// World size, output rank and plan description (see DistDialect.h).
+using dist::kOutputDeviceAttr;
+using dist::kPlanAttr;
+using dist::kWorldSizeAttr;
 /// On each rank function: the world rank it is the program of.
 inline constexpr const char *kRankAttr = "dist.rank";
 

@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Dependency/RvdLayout.h"
+#include "Dependency/PieceLayouts.h"
 
 #include "Debug.h"
 #include "Dist/DistDialect.h"
@@ -529,7 +529,7 @@ LogicalResult CommunicationBuilder::resolveFullTensor(
 LogicalResult CommunicationBuilder::run() {
   Block &body = func.getBody().front();
   int64_t outputDevice = 0;
-  if (auto attr = func->getAttrOfType<IntegerAttr>("dist.output_device"))
+  if (auto attr = func->getAttrOfType<IntegerAttr>(kOutputDeviceAttr))
     outputDevice = attr.getInt();
 
   // Consumers per full tensor, grouped into families: the requires of one
@@ -557,7 +557,10 @@ LogicalResult CommunicationBuilder::run() {
       family.full = require.getSource();
       if (!family.anchor)
         family.anchor = require;
-      NeededPiece need{*require.getDevice(), require.getPiece(), {}, {}};
+      NeededPiece need{static_cast<int64_t>(*require.getDevice()),
+                       require.getPiece(),
+                       {},
+                       {}};
       for (OpOperand &u : require->getUses())
         need.uses.push_back(&u);
       need.requires.push_back(require);
@@ -639,16 +642,6 @@ static Box boxOfCoord(MLIRContext *context, const dependency::RvdLayout &layout,
   return makeBox(context, offsets, sizes, coord.value, layout.valueParts);
 }
 
-static dependency::DevicePiece devicePiece(int64_t device, Box box) {
-  dependency::DevicePiece piece;
-  piece.device = device;
-  piece.offsets.assign(box.getOffsets().begin(), box.getOffsets().end());
-  piece.sizes.assign(box.getSizes().begin(), box.getSizes().end());
-  piece.valueIndex = box.getValueIndex();
-  piece.valueCount = box.getValueCount();
-  return piece;
-}
-
 bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
                                   MutableArrayRef<NeededPiece> needs,
                                   OpBuilder &builder) {
@@ -656,9 +649,9 @@ bool CommunicationBuilder::tryRvd(Value full, ArrayRef<HeldPiece> held,
   std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
   std::vector<dependency::DevicePiece> produced, wanted;
   for (const HeldPiece &piece : held)
-    produced.push_back(devicePiece(piece.device, piece.box));
+    produced.push_back(dependency::devicePiece(piece.device, piece.box));
   for (const NeededPiece &need : needs)
-    wanted.push_back(devicePiece(need.device, need.box));
+    wanted.push_back(dependency::devicePiece(need.device, need.box));
   std::optional<dependency::RvdLayout> from =
       dependency::inferRvdLayout(shape, produced);
   std::optional<dependency::RvdLayout> to =

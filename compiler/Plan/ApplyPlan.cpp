@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Dependency/RvdLayout.h"
+#include "Dependency/PieceLayouts.h"
 #include "Plan/PlanFile.h"
 #include "Plan/Policies.h"
 #include "Plan/Primitives.h"
@@ -128,18 +128,18 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     func::FuncOp func = funcs.front();
     MLIRContext *context = &getContext();
     IntegerType i64 = IntegerType::get(context, 64);
-    func->setAttr("dist.world_size", IntegerAttr::get(i64, world));
-    func->setAttr("dist.output_device", IntegerAttr::get(i64, 0));
+    func->setAttr(dist::kWorldSizeAttr, IntegerAttr::get(i64, world));
+    func->setAttr(dist::kOutputDeviceAttr, IntegerAttr::get(i64, 0));
     std::string described = policy->str();
     if (!planFile.empty())
       described += (described.empty() ? "" : " + ") +
                    std::string("plan file ") + planFile;
     // A plugin pass that ran first may have described its own plan.
-    if (auto earlier = module->getAttrOfType<StringAttr>("dist.plan"))
+    if (auto earlier = module->getAttrOfType<StringAttr>(dist::kPlanAttr))
       described = earlier.str() + (described.empty() ? "" : " + ") + described;
     if (described.empty())
       described = world == 1 ? "single rank" : "replicated on every rank";
-    module->setAttr("dist.plan", StringAttr::get(context, described));
+    module->setAttr(dist::kPlanAttr, StringAttr::get(context, described));
 
     // Fused projections (q, k and v in one linear) become one linear per
     // part, so tensor parallelism can split each by heads.
@@ -195,41 +195,8 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
   /// pieces form one: the plan as the dependency pass will see it.
   static void annotateLayouts(func::FuncOp func) {
     func.walk([](dist::AssembleOp assemble) {
-      auto type = cast<RankedTensorType>(assemble.getType());
-      std::vector<int64_t> shape(type.getShape().begin(),
-                                 type.getShape().end());
-      std::vector<dependency::DevicePiece> pieces;
-      for (auto [input, attr] :
-           llvm::zip(assemble.getInputs(), assemble.getPieces())) {
-        Operation *def = input.getDefiningOp();
-        std::optional<int64_t> device =
-            def ? dist::deviceOf(def) : std::nullopt;
-        if (!device)
-          return;
-        auto piece = cast<dist::SubTensorAttr>(attr);
-        pieces.push_back(
-            {*device,
-             {piece.getOffsets().begin(), piece.getOffsets().end()},
-             {piece.getSizes().begin(), piece.getSizes().end()},
-             piece.getValueIndex(),
-             piece.getValueCount()});
-      }
-      std::optional<dependency::RvdLayout> layout =
-          dependency::inferRvdLayout(shape, pieces);
-      if (!layout)
-        return;
-      // Grid order: replicas outermost, the last dim fastest.
-      std::vector<int64_t> devices(layout->numDevices());
-      std::map<int64_t, int64_t> replica = layout->replicaIndices();
-      for (auto &[device, coord] : layout->pieces) {
-        int64_t k = replica[device] * layout->valueParts + coord.value;
-        for (auto [d, split] : llvm::enumerate(layout->splits))
-          k = k * split + coord.splits[d];
-        devices[k] = device;
-      }
-      assemble.setLayoutAttr(dist::RvdLayoutAttr::get(
-          assemble.getContext(), layout->replicas, layout->valueParts,
-          layout->splits, devices));
+      if (dist::RvdLayoutAttr layout = dependency::layoutOf(assemble))
+        assemble.setLayoutAttr(layout);
     });
   }
 

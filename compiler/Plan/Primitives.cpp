@@ -48,26 +48,30 @@ int64_t ss::plan::originOf(Operation *op) {
   return -1;
 }
 
-std::string ss::plan::nodeName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    std::string joined;
-    for (Location part : fused.getLocations())
-      if (auto name = dyn_cast<NameLoc>(part))
-        joined += (joined.empty() ? "" : " + ") + name.getName().str();
-    return joined;
-  }
+std::string ss::plan::nodeName(Location loc) {
   if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
-  // Ops built without a name location may still carry the node names.
-  if (auto names = op->getAttrOfType<ArrayAttr>("ss.names")) {
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
     std::string joined;
-    for (Attribute name : names)
-      if (auto text = dyn_cast<StringAttr>(name))
-        joined += (joined.empty() ? "" : " + ") + text.str();
+    for (Location part : fused.getLocations()) {
+      std::string name = nodeName(part);
+      if (!name.empty())
+        joined += (joined.empty() ? "" : " + ") + name;
+    }
     return joined;
   }
   return "";
+}
+
+std::string ss::plan::nodeName(Operation *op) {
+  std::string name = nodeName(op->getLoc());
+  if (!name.empty())
+    return name;
+  if (auto names = op->getAttrOfType<ArrayAttr>("ss.names"))
+    for (Attribute entry : names)
+      if (auto text = dyn_cast<StringAttr>(entry))
+        name += (name.empty() ? "" : " + ") + text.str();
+  return name;
 }
 
 namespace {

@@ -93,7 +93,12 @@ bool isSubOp(mlir::Operation *op);
 /// A stable id of the original op a sub-op came from (`dist.origin`).
 int64_t originOf(mlir::Operation *op);
 
-/// The ONNX node name of an op (its location name), or "" when unknown.
+/// The ONNX node behind a location; a fused location lists every node,
+/// joined by " + ". "" when the location names none.
+std::string nodeName(mlir::Location loc);
+
+/// The ONNX node name of an op: its location's, else its `ss.names`
+/// attribute (ops built without a name location), else "".
 std::string nodeName(mlir::Operation *op);
 
 /// Attribute names the primitives maintain.

@@ -28,6 +28,14 @@ namespace ss::dist {
 
 /// The discardable attribute binding a graph op to a device (op-assign).
 constexpr llvm::StringLiteral kDeviceAttr = "dist.device";
+/// Number of ranks: on the partitioned function, and on the module once
+/// it is split into rank functions.
+constexpr llvm::StringLiteral kWorldSizeAttr = "dist.world_size";
+/// The rank that holds (and writes) the model outputs.
+constexpr llvm::StringLiteral kOutputDeviceAttr = "dist.output_device";
+/// The plan in words (`dp=2,tp=2`, a plan file, a plugin's description),
+/// on the module.
+constexpr llvm::StringLiteral kPlanAttr = "dist.plan";
 
 /// The device an op runs on: `dist.device` on graph ops, the `device`
 /// attribute of dist ops. None for unassigned ops and for constants, which

@@ -368,6 +368,13 @@ int compile(const CompileArgs &args) {
     printError("--stop-after needs --emit=mlir");
     return kExitError;
   }
+  // An earlier compilation's manifest goes first: if this one fails, the
+  // directory must not look like a finished compilation of anything.
+  if (args.emit == "cpp") {
+    std::string staleManifest = args.output + "/manifest.json";
+    if (llvm::sys::fs::exists(staleManifest))
+      llvm::sys::fs::remove(staleManifest);
+  }
   ss::enableDebugTypes(args.debugOnly);
   MLIRContext context;
   context.disableMultithreading();
@@ -567,8 +574,6 @@ int compile(const CompileArgs &args) {
   // directory without it never looks like a finished compilation.
   const std::string &out = args.output;
   std::string manifestPath = out + "/manifest.json";
-  if (llvm::sys::fs::exists(manifestPath))
-    llvm::sys::fs::remove(manifestPath);
   if (auto ec = llvm::sys::fs::create_directories(out)) {
     printError("cannot create '" + out + "': " + ec.message());
     return kExitError;

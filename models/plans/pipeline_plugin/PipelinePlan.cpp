@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Dist/DistDialect.h"
 #include "Plan/Primitives.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -65,7 +66,7 @@ struct PipelinePlanPass
         ops.push_back(op);
     });
     ModuleOp module = getOperation();
-    module->setAttr("dist.plan",
+    module->setAttr(ss::dist::kPlanAttr,
                     StringAttr::get(module.getContext(),
                                     "pipeline of " + std::to_string(stages) +
                                         " stages (plugin ss-pipeline-plan)"));
