@@ -69,6 +69,86 @@ def GraphPrintDimAnnotations
 }
 
 //===----------------------------------------------------------------------===//
+// Autodiff: parameters, loss, backward graph and optimizer
+//===----------------------------------------------------------------------===//
+
+def TrainVariables : Pass<"train-variables", "mlir::ModuleOp"> {
+  let summary = "Turn the float initializers into trainable variables";
+  let description = [{
+    Every float32 ONNX initializer with at least one dimension becomes a
+    `graph.variable` named after it, unless a `freeze` pattern matches its
+    name (globs with `*`, `?` and `{a,b}`). Batch-norm statistics are never
+    trained by gradient and stay constants, as do rank-0 initializers
+    (exporters' scalar constants). Runs before constant folding, so that
+    nothing computed from a parameter is folded into a constant.
+  }];
+  let options = [
+    ListOption<"freeze", "freeze", "std::string",
+               "name patterns of initializers that stay constant">,
+  ];
+}
+
+def TrainAppendLoss : Pass<"train-append-loss", "mlir::ModuleOp"> {
+  let summary = "Make the function return one scalar loss";
+  let description = [{
+    `kind=output`: the model output named `loss` is the loss. `kind=
+    cross-entropy`: appends the mean negative log-likelihood of the model
+    output `logits` (classes on the last axis) at the integer labels of a
+    new input `labels`; labels equal to -100 are ignored, as in PyTorch.
+    `kind=mse`: appends the mean squared difference between the output
+    `logits` (or the only output) and a new input `target`. The function
+    then returns the loss alone, named "loss".
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", "\"output\"",
+           "output, cross-entropy or mse">,
+    Option<"loss", "loss", "std::string", "\"\"",
+           "the output that is the loss (kind=output)">,
+    Option<"logits", "logits", "std::string", "\"\"",
+           "the output the appended loss reads">,
+    Option<"labels", "labels", "std::string", "\"labels\"",
+           "name of the new labels input (cross-entropy)">,
+    Option<"target", "target", "std::string", "\"target\"",
+           "name of the new target input (mse)">,
+  ];
+}
+
+def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
+  let summary = "Append the backward graph and the optimizer step";
+  let description = [{
+    Reverse-mode differentiation of the function's single scalar result
+    with respect to every `graph.variable`: ops are visited in reverse
+    order and each applies its gradient rule (GradientOpInterface);
+    gradients reaching one value from several users are summed. An op on
+    the path from a variable to the loss without a rule is an error naming
+    its node. Then, per variable: optional clipping by the global gradient
+    norm, the optimizer update (`graph.sgd_update` or `graph.adamw_update`,
+    with its state as new variables) and `graph.assign`s of the new values.
+    `optimizer=none` instead returns each gradient as a result named
+    "<variable>.grad" after the loss, and updates nothing.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"adamw\"",
+           "sgd, adamw or none">,
+    Option<"lr", "lr", "double", "1e-3", "base learning rate">,
+    Option<"momentum", "momentum", "double", "0", "SGD momentum">,
+    Option<"weightDecay", "weight-decay", "double", "0",
+           "weight decay (decoupled for AdamW)">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "Adam beta2">,
+    Option<"epsilon", "epsilon", "double", "1e-8", "Adam epsilon">,
+    Option<"schedule", "schedule", "std::string", "\"constant\"",
+           "learning-rate schedule: constant, warmup-linear or cosine">,
+    Option<"warmupSteps", "warmup-steps", "int64_t", "0",
+           "linear warm-up steps of the schedule">,
+    Option<"totalSteps", "total-steps", "int64_t", "0",
+           "steps at which warmup-linear and cosine reach 0">,
+    Option<"clipNorm", "clip-norm", "double", "0",
+           "clip gradients to this global L2 norm (0: no clipping)">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Codegen
 //===----------------------------------------------------------------------===//
 

@@ -19,6 +19,7 @@
 #include "Codegen/RankFunctions.h"
 #include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
+#include "Autodiff/Autodiff.h"
 #include "Plan/Primitives.h"
 #include "ssrt/ssrt.h"
 #include "ssrt/weights.h"
@@ -189,6 +190,8 @@ struct RankBody {
   std::vector<ProgramTensor> inputs, outputs;
   std::vector<std::vector<int64_t>> inputOffsets;
   std::vector<CommunicationRecord> communication;
+  std::vector<VariableRecord> variables;
+  bool training = false;
 };
 
 class Emitter {
@@ -318,6 +321,16 @@ private:
            << " *)(weights + " << off << ");" << comment << "\n";
       return name;
     }
+    if (VariableOp variable = variableOf(root)) {
+      // Training state: read and updated in place.
+      int64_t off = variableOffset(variable);
+      if (!root.getDefiningOp<VariableOp>())
+        comment += " (updates \"" + commentSafe(variable.getSymName()) +
+                   "\" in place)";
+      body << "  " << type << " *" << name << " = (" << type
+           << " *)(weights + " << off << ");" << comment << "\n";
+      return name;
+    }
     int64_t off = arenaOffset(root);
     body << "  " << type << " *" << name << " = (" << type << " *)(arena + "
          << off << ");" << comment << "\n";
@@ -332,15 +345,50 @@ private:
     return offsets[cast<OpResult>(root).getResultNumber()];
   }
 
+  /// The variable whose storage holds `root`: a variable read, or an
+  /// optimizer result written in place; else null.
+  static VariableOp variableOf(Value root) {
+    if (auto variable = root.getDefiningOp<VariableOp>())
+      return variable;
+    if (Value variable = inPlaceVariable(root))
+      return variable.getDefiningOp<VariableOp>();
+    return VariableOp();
+  }
+
+  /// Places a variable in the weights blob once per name (every read of
+  /// one variable shares its storage), returning its offset.
+  int64_t variableOffset(VariableOp variable) {
+    auto it = variableOffsets.find(variable.getSymName());
+    if (it != variableOffsets.end())
+      return it->second;
+    int64_t offset =
+        appendWeights(cast<DenseElementsAttr>(variable.getValue()));
+    variableOffsets[variable.getSymName()] = offset;
+    VariableRecord record;
+    record.name = variable.getSymName().str();
+    record.dtype = dtypeName(variable.getType().getElementType());
+    record.shape.assign(variable.getType().getShape().begin(),
+                        variable.getType().getShape().end());
+    record.weightsOffset = offset;
+    out.variables.push_back(std::move(record));
+    return offset;
+  }
+
   /// Appends a constant to the weights blob once, returning its offset.
   int64_t weightOffset(ConstantOp c) {
     auto it = weightOffsets.find(c);
     if (it != weightOffsets.end())
       return it->second;
+    int64_t offset = appendWeights(cast<DenseElementsAttr>(c.getValue()));
+    weightOffsets[c] = offset;
+    return offset;
+  }
+
+  /// Appends a value to the weights blob at a 64-byte boundary.
+  int64_t appendWeights(DenseElementsAttr value) {
     auto &blob = out.weights;
     blob.resize((blob.size() + 63) / 64 * 64, 0);
     int64_t offset = blob.size();
-    auto value = cast<DenseElementsAttr>(c.getValue());
     Type et = value.getElementType();
     int64_t n = value.getNumElements();
     if (et.isInteger(1)) {
@@ -356,7 +404,6 @@ private:
         blob.insert(blob.end(), raw.begin(), raw.end());
       }
     }
-    weightOffsets[c] = offset;
     return offset;
   }
 
@@ -393,6 +440,16 @@ private:
   }
 
   LogicalResult emitOp(Operation *op);
+  LogicalResult emitTrainingOp(Operation *op);
+  /// Ops that read any `graph.variable` named `name`.
+  SmallVector<Operation *> variableReaders(StringRef name) {
+    SmallVector<Operation *> readers;
+    for (Operation &op : func.getBody().front())
+      if (auto read = dyn_cast<VariableOp>(op);
+          read && read.getSymName() == name)
+        llvm::append_range(readers, read->getUsers());
+    return readers;
+  }
   LogicalResult emitElementwise(Operation *op);
   LogicalResult emitDistOp(Operation *op);
   LogicalResult emitOutputs(func::ReturnOp ret);
@@ -406,6 +463,7 @@ private:
   llvm::StringSet<> usedNames;
   llvm::DenseMap<Value, std::string> varNames;
   llvm::DenseMap<Operation *, int64_t> weightOffsets;
+  llvm::StringMap<int64_t> variableOffsets;
   SmallVector<int64_t> inputOffsets, outputOffsets;
 };
 
@@ -493,15 +551,145 @@ LogicalResult Emitter::emitElementwise(Operation *op) {
   return failure();
 }
 
+/// `ssrt::learningRate(...)` for an optimizer op's schedule at this step.
+static std::string learningRateExpr(Operation *op) {
+  auto schedule = op->getAttrOfType<StringAttr>("schedule").getValue();
+  std::string kind = schedule == "warmup-linear" ? "WarmupLinear"
+                     : schedule == "cosine"      ? "Cosine"
+                                                 : "Constant";
+  return "ssrt::learningRate(ssrt::LrSchedule::" + kind + ", " +
+         floatLit(op->getAttrOfType<FloatAttr>("lr").getValueAsDouble()) +
+         ", " +
+         std::to_string(op->getAttrOfType<IntegerAttr>("warmup_steps").getInt()) +
+         ", " +
+         std::to_string(op->getAttrOfType<IntegerAttr>("total_steps").getInt()) +
+         ", context.step)";
+}
+
+LogicalResult Emitter::emitTrainingOp(Operation *op) {
+  auto f = [](FloatAttr a) { return floatLit(a.getValueAsDouble()); };
+  if (auto o = dyn_cast<AssignOp>(op)) {
+    VariableOp target;
+    for (Operation &other : func.getBody().front())
+      if (auto read = dyn_cast<VariableOp>(other);
+          read && read.getSymName() == o.getVariable())
+        target = read;
+    if (!target)
+      return op->emitError("emit: no read of variable '")
+             << o.getVariable() << "' to place it";
+    std::string dst = var(target.getResult()), src = var(o.getValue());
+    body << "  std::memcpy(" << dst << ", " << src << ", "
+         << numel(o.getValue()) * elemSize(typeOf(o.getValue()).getElementType())
+         << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<SoftmaxGradOp>(op)) {
+    auto s = shapeOf(o.getGrad());
+    int64_t axis = o.getAxis() < 0 ? o.getAxis() + s.size() : o.getAxis();
+    std::string y = var(o.getOutputValue()), dy = var(o.getGrad()),
+                dx = var(o.getOutput());
+    body << "  ssrt::softmaxGrad(" << y << ", " << dy << ", " << dx << ", "
+         << product(s.take_front(axis)) << ", " << s[axis] << ", "
+         << product(s.drop_front(axis + 1)) << ", "
+         << (o.getLog() ? "true" : "false") << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<LayerNormGradOp>(op)) {
+    auto s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis() < 0 ? o.getAxis() + s.size() : o.getAxis();
+    int64_t inner = product(s.drop_front(axis));
+    if (numel(o.getScale()) != inner)
+      return op->emitError("emit: layer_norm_grad scale must have the "
+                           "normalised shape (")
+             << inner << " elements)";
+    std::string x = var(o.getInput()), sc = var(o.getScale()),
+                dy = var(o.getGrad()), dx = var(o.getOutput());
+    body << "  ssrt::layerNormGrad(" << x << ", " << sc << ", " << dy << ", "
+         << dx << ", " << product(s.take_front(axis)) << ", " << inner << ", "
+         << f(o.getEpsilonAttr()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<GeluGradOp>(op)) {
+    std::string x = var(o.getInput()), dy = var(o.getGrad()),
+                dx = var(o.getOutput());
+    body << "  ssrt::geluGrad(" << x << ", " << dy << ", " << dx << ", "
+         << numel(o.getOutput()) << ", "
+         << (o.getApproximate() == "tanh" ? "true" : "false") << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<GatherGradOp>(op)) {
+    auto s = shapeOf(o.getOutput());
+    int64_t axis = o.getAxis();
+    std::string idx = var(o.getIndices()), dy = var(o.getGrad()),
+                y = var(o.getOutput());
+    body << "  ssrt::gatherGrad(" << idx << ", "
+         << dtypeEnum(typeOf(o.getIndices()).getElementType()) << ", " << dy
+         << ", " << y << ", " << product(s.take_front(axis)) << ", " << s[axis]
+         << ", " << product(s.drop_front(axis + 1)) << ", "
+         << numel(o.getIndices()) << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<SgdUpdateOp>(op)) {
+    std::string p = var(o.getParam()), g = var(o.getGrad()),
+                np = var(o.getNewParam());
+    std::string buf = o.getMomentumBuffer() ? var(o.getMomentumBuffer())
+                                            : "nullptr";
+    std::string nbuf = o.getNewMomentumBuffer()
+                           ? var(o.getNewMomentumBuffer())
+                           : "nullptr";
+    std::string scale = o.getGradScale() ? var(o.getGradScale()) : "nullptr";
+    body << "  ssrt::sgdUpdate(" << p << ", " << g << ", " << buf << ", " << np
+         << ", " << nbuf << ", " << numel(o.getParam()) << ", "
+         << learningRateExpr(op) << ", " << f(o.getMomentumAttr()) << ", "
+         << f(o.getWeightDecayAttr()) << ", " << scale << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<AdamwUpdateOp>(op)) {
+    std::string p = var(o.getParam()), g = var(o.getGrad()), m = var(o.getM()),
+                v = var(o.getV()), np = var(o.getNewParam()),
+                nm = var(o.getNewM()), nv = var(o.getNewV());
+    std::string scale = o.getGradScale() ? var(o.getGradScale()) : "nullptr";
+    body << "  ssrt::adamwUpdate(" << p << ", " << g << ", " << m << ", " << v
+         << ", " << np << ", " << nm << ", " << nv << ", "
+         << numel(o.getParam()) << ", " << learningRateExpr(op) << ", "
+         << f(o.getBeta1Attr()) << ", " << f(o.getBeta2Attr()) << ", "
+         << f(o.getEpsilonAttr()) << ", " << f(o.getWeightDecayAttr())
+         << ", context.step, " << scale << ");\n";
+    return success();
+  }
+  return failure();
+}
+
 LogicalResult Emitter::emitOp(Operation *op) {
-  if (isa<ConstantOp, ReshapeOp>(op) ||
+  if (isa<ConstantOp, VariableOp, ReshapeOp>(op) ||
       (isa<dist::SliceOp>(op) && isModelInput(op->getResult(0))))
-    return success(); // weights, views and input boxes need no code
+    return success(); // weights, state, views and input boxes need no code
+  if (auto assign = dyn_cast<AssignOp>(op)) {
+    out.training = true;
+    // Every read of the variable must see its old value.
+    for (Operation *later = op->getNextNode(); later;
+         later = later->getNextNode())
+      if (auto read = dyn_cast<VariableOp>(later);
+          read && read.getSymName() == assign.getVariable() &&
+          !read->use_empty())
+        return op->emitError("emit: assign to '")
+               << assign.getVariable() << "' before a later read of it";
+    for (Operation *user : variableReaders(assign.getVariable()))
+      if (op->isBeforeInBlock(user))
+        return op->emitError("emit: assign to '")
+               << assign.getVariable() << "' before a read of it by '"
+               << nodeName(user) << "'";
+    VariableOp target = variableOf(storageRoot(assign.getValue()));
+    if (target && target.getSymName() == assign.getVariable())
+      return success(); // the update wrote the variable in place
+  }
   std::string node = nodeName(op);
   body << "\n  // ";
   if (!node.empty())
     body << "node \"" << commentSafe(node) << "\" ";
   body << "(" << op->getName().stripDialect() << ")";
+  if (op->hasAttr(kBackwardAttr))
+    body << " backward";
   auto note = notes.find(op);
   if (note != notes.end() && !note->second.empty())
     body << " " << commentSafe(note->second);
@@ -510,6 +698,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
   if (isa<dist::DistDialect>(op->getDialect()))
     return emitDistOp(op);
   if (succeeded(emitElementwise(op)))
+    return success();
+  if (succeeded(emitTrainingOp(op)))
     return success();
   if (auto o = dyn_cast<NotOp>(op)) {
     std::string x = var(o.getInput()), y = var(o.getOutput());
@@ -981,7 +1171,7 @@ LogicalResult Emitter::emitOutputs(func::ReturnOp ret) {
             "copied.\n";
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     Value root = storageRoot(v);
-    bool inPlace = !isModelInput(root) && !root.getDefiningOp<ConstantOp>() &&
+    bool inPlace = !isModelInput(root) && !isWeightsRoot(root) &&
                    arenaOffset(root) == outputOffsets[i];
     if (inPlace)
       continue;
@@ -1270,7 +1460,7 @@ std::string programHeader(const EmittedPlan &plan,
   }
   os << "\n#include \"ssrt/ssrt.h\"\n\n#include <cstring>\n\n"
      << "namespace {\n\n"
-     << "void step(char *arena, const char *weights,\n"
+     << "void step(char *arena, char *weights,\n"
      << "          const ssrt::StepContext &context) {\n"
      << "  (void)weights;\n"
      << "  (void)context;\n";
@@ -1345,6 +1535,11 @@ std::string programFooter(const EmittedPlan &plan,
   }
   os << "};\n";
 
+  int lossOutput = -1;
+  if (program.training)
+    for (auto [i, t] : llvm::enumerate(program.outputs))
+      if (t.name == "loss")
+        lossOutput = i;
   os << "\n} // namespace\n\n"
      << "int main(int argc, char **argv) {\n"
      << "  ssrt::ProgramSpec spec{};\n"
@@ -1363,6 +1558,10 @@ std::string programFooter(const EmittedPlan &plan,
      << ";\n"
      << "  spec.numRanks = " << program.ranks.size() << ";\n"
      << "  spec.ranks = kRanks;\n"
+     << "  spec.training = " << (program.training ? "true" : "false")
+     << ";\n"
+     << "  spec.lossOutput = " << lossOutput << ";\n"
+     << "  spec.samplesPerStep = " << options.samplesPerStep << ";\n"
      << "  spec.step = step;\n"
      << "  return ssrt::runProgram(argc, argv, spec);\n"
      << "}\n";
@@ -1458,6 +1657,7 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
       rank.arenaBytes = body.arenaBytes;
       rank.inputOffsets = std::move(body.inputOffsets);
       rank.communication = std::move(body.communication);
+      rank.variables = std::move(body.variables);
       if (r != program.ranks.front()) {
         if (rank.weightsBytes != program.weightsBytes)
           return funcs[r].emitError("emit: rank ")
@@ -1469,6 +1669,7 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
       program.arenaBytes = body.arenaBytes;
       program.weightsBytes = rank.weightsBytes;
       program.kernelCalls = body.kernelCalls;
+      program.training = body.training;
       program.inputs = std::move(body.inputs);
       program.outputs = std::move(body.outputs);
     }

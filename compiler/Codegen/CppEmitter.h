@@ -36,6 +36,15 @@ struct CommunicationRecord {
   int64_t id = 0;
 };
 
+/// A piece of training state (a parameter or optimizer state) a rank holds
+/// in its weights file, which its training step updates in place.
+struct VariableRecord {
+  std::string name; // the variable: an initializer name, or "<name>.adam_m"
+  std::string dtype;
+  std::vector<int64_t> shape;   // the rank's piece
+  int64_t weightsOffset = 0;    // bytes into the weights file
+};
+
 /// What is specific to one rank.
 struct RankArtifacts {
   int rank = 0;
@@ -52,6 +61,7 @@ struct RankArtifacts {
   std::vector<int64_t> peers; // world ranks, slot order
   std::vector<std::vector<int64_t>> inputOffsets; // box offsets per input
   std::vector<CommunicationRecord> communication;
+  std::vector<VariableRecord> variables;
 };
 
 /// One C++ source and the ranks that run it.
@@ -63,6 +73,8 @@ struct ProgramArtifacts {
   int64_t weightsBytes = 0;
   int64_t kernelCalls = 0;
   std::vector<ProgramTensor> inputs, outputs;
+  /// A training step: it updates variables (the weights file is state).
+  bool training = false;
 };
 
 /// Everything `emitCppPrograms` produces.
@@ -81,6 +93,8 @@ struct EmitOptions {
   /// The plan in words when the module does not record one (`dist.plan`).
   std::string plan = "single rank, no partitioning";
   std::string planFingerprint;
+  /// Samples one training step consumes, for the runtime's throughput.
+  int64_t samplesPerStep = 0;
 };
 
 /// The weights file of a rank, as every program names it.

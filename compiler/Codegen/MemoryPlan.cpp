@@ -39,6 +39,51 @@ Value storageRoot(Value value) {
   return value;
 }
 
+bool isWeightsRoot(Value root) {
+  return root.getDefiningOp<graph::ConstantOp>() ||
+         root.getDefiningOp<graph::VariableOp>() || inPlaceVariable(root);
+}
+
+Value inPlaceVariable(Value result) {
+  Operation *update = result.getDefiningOp();
+  if (!update || !isa<graph::SgdUpdateOp, graph::AdamwUpdateOp>(update) ||
+      !result.hasOneUse())
+    return Value();
+  auto assign = dyn_cast<graph::AssignOp>(*result.getUsers().begin());
+  if (!assign)
+    return Value();
+  // Result i updates the state the matching operand reads: param first,
+  // then the momentum buffer (SGD) or m and v (AdamW).
+  unsigned index = cast<OpResult>(result).getResultNumber();
+  Value operand;
+  if (auto sgd = dyn_cast<graph::SgdUpdateOp>(update))
+    operand = index == 0 ? sgd.getParam() : sgd.getMomentumBuffer();
+  else {
+    auto adamw = cast<graph::AdamwUpdateOp>(update);
+    operand = index == 0 ? adamw.getParam()
+              : index == 1 ? adamw.getM()
+                           : adamw.getV();
+  }
+  auto variable = operand ? operand.getDefiningOp<graph::VariableOp>()
+                          : graph::VariableOp();
+  if (!variable || variable.getSymName() != assign.getVariable())
+    return Value();
+  // Every other read of the variable must come first.
+  Block *block = update->getBlock();
+  for (Operation &op : *block) {
+    auto read = dyn_cast<graph::VariableOp>(op);
+    if (!read || read.getSymName() != variable.getSymName())
+      continue;
+    for (Operation *user : read->getUsers()) {
+      if (user == update)
+        continue;
+      if (user->getBlock() != block || !user->isBeforeInBlock(update))
+        return Value();
+    }
+  }
+  return variable.getResult();
+}
+
 namespace {
 
 int64_t byteSize(Type type) {
@@ -46,10 +91,6 @@ int64_t byteSize(Type type) {
   Type et = tensor.getElementType();
   int64_t elem = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
   return tensor.getNumElements() * elem;
-}
-
-bool isConstantRoot(Value root) {
-  return root.getDefiningOp<graph::ConstantOp>() != nullptr;
 }
 
 struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
@@ -92,7 +133,7 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
         bufferFor(inputStorage(arg), -1);
     for (Operation &op : body)
       for (Value result : op.getResults())
-        if (!isView(result) && !isConstantRoot(result))
+        if (!isView(result) && !isWeightsRoot(result))
           bufferFor(result, stepOf[&op]);
 
     // A use keeps the storage root alive.
@@ -112,7 +153,7 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
     llvm::DenseSet<Value> claimed;
     for (Value v : ret.getOperands()) {
       Value root = storageRoot(v);
-      bool inPlace = !isModelInput(root) && !isConstantRoot(root) &&
+      bool inPlace = !isModelInput(root) && !isWeightsRoot(root) &&
                      claimed.insert(root).second;
       if (inPlace) {
         size_t idx = bufferOf[root];

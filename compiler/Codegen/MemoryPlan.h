@@ -26,6 +26,17 @@ mlir::Value storageRoot(mlir::Value value);
 /// True when `value` is a view that shares its operand's storage.
 bool isView(mlir::Value value);
 
+/// True for values stored in the weights blob: constants, and variables
+/// (training state, which a step updates in place).
+bool isWeightsRoot(mlir::Value root);
+
+/// For an optimizer result that can be written straight into its
+/// variable's storage, that variable's read (`graph.variable`); else null.
+/// It can when the result's only use assigns it to the variable the
+/// matching operand reads, and the optimizer op comes after every other
+/// read of that variable. The assign then needs no copy.
+mlir::Value inPlaceVariable(mlir::Value result);
+
 } // namespace ss
 
 #endif // SS_COMPILER_CODEGEN_MEMORYPLAN_H

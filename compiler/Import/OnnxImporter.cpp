@@ -493,8 +493,12 @@ LogicalResult Importer::importGraph(func::FuncOp &funcOut) {
     if (!read.value)
       return read.unsupported ? unsupported(loc, read.error)
                               : invalid(loc, read.error);
-    if (!values.count(init.name()))
-      values[init.name()] = constant(loc, read.value);
+    if (values.count(init.name()))
+      continue;
+    values[init.name()] = constant(loc, read.value);
+    // Training makes the float initializers its parameters.
+    values[init.name()].getDefiningOp()->setAttr(kInitializerAttr,
+                                                 builder.getUnitAttr());
   }
 
   // Kahn's algorithm: ONNX requires topological order, but exporters do not

@@ -15,6 +15,11 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "Graph/GraphDialect.h.inc"
+
+namespace ss::graph {
+/// Marks a constant that was an ONNX initializer (a parameter candidate).
+inline constexpr llvm::StringLiteral kInitializerAttr = "ss.initializer";
+} // namespace ss::graph
 #include "Graph/GraphInterfaces.h.inc"
 
 #define GET_OP_CLASSES

@@ -54,4 +54,27 @@ def DimAnnotationOpInterface : OpInterface<"DimAnnotationOpInterface"> {
   ];
 }
 
+def GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::ss::graph";
+  let description = [{
+    The op's gradient rule, which the autodiff pass applies in reverse order
+    over the graph. Given the gradient of the loss with respect to each
+    result (null for a result the loss does not depend on), the rule builds
+    graph ops at the builder's insertion point that compute the gradient
+    with respect to each operand, and returns one value per operand, null
+    where the operand is not differentiable (integer indices, a condition)
+    or where `needed` says no one asks for it. The gradient ops are
+    ordinary graph ops with their own dimension annotations, so a plan
+    partitions them like any other op. Rules live in GraphGradients.cpp.
+  }];
+  let methods = [
+    InterfaceMethod<"Builds the operand gradients.",
+      "::mlir::LogicalResult", "buildGradients",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::mlir::ArrayRef<::mlir::Value>":$resultGrads,
+           "::llvm::ArrayRef<bool>":$needed,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
 #endif // SS_GRAPH_INTERFACES

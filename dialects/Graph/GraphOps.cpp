@@ -11,6 +11,7 @@
 #include "Graph/GraphDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
@@ -2330,3 +2331,313 @@ LogicalResult ResizeOp::adaptAttributesToTypes() {
 
 #define GET_OP_CLASSES
 #include "Graph/GraphOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult VariableOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> location,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  ElementsAttr value = adaptor.getProperties().value;
+  if (failed(inference.attr(value, "value")))
+    return failure();
+  auto type = dyn_cast<RankedTensorType>(value.getShapedType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return inference.error("value must be a statically shaped f32 tensor, got ",
+                           value.getShapedType());
+  inferred.push_back(type);
+  return success();
+}
+
+std::string VariableOp::getDimAnnotation() {
+  // Like a constant: consumers take the pieces they need.
+  DimLabelNames names;
+  DimAnnotation annotation;
+  annotation.outputs.push_back(
+      freshLabels(names, getType().getRank(), DimLabel::Frozen));
+  return annotation.str();
+}
+
+LogicalResult AssignOp::verify() {
+  ModuleOp module = (*this)->getParentOfType<ModuleOp>();
+  if (!module)
+    return success();
+  VariableOp variable;
+  module.walk([&](VariableOp op) {
+    if (op.getSymName() == getVariable()) {
+      variable = op;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (!variable)
+    return emitOpError("assigns to unknown variable '") << getVariable() << "'";
+  if (variable.getType() != getValue().getType())
+    return emitOpError("value of type ")
+           << getValue().getType() << " does not match variable '"
+           << getVariable() << "' of type " << variable.getType();
+  return success();
+}
+
+std::string AssignOp::getDimAnnotation() {
+  // The new value is needed whole wherever the variable is held.
+  DimLabelNames names;
+  DimAnnotation annotation;
+  annotation.inputs.push_back(
+      freshLabels(names, shapeOf(getValue()).size(), DimLabel::Frozen));
+  return annotation.str();
+}
+
+/// Gradient ops whose gradient operand has the type of their first operand.
+static LogicalResult inferLikeFirst(const Inference &inference,
+                                    ArrayRef<std::pair<StringRef, Value>> same,
+                                    SmallVectorImpl<Type> &inferred) {
+  FailureOr<RankedTensorType> first =
+      inference.tensor(same.front().second, same.front().first,
+                       ElementSet::Float);
+  if (failed(first))
+    return failure();
+  for (auto [name, value] : same.drop_front()) {
+    FailureOr<RankedTensorType> type =
+        inference.tensor(value, name, ElementSet::Float);
+    if (failed(type))
+      return failure();
+    if (*type != *first)
+      return inference.error(name, " of type ", *type, " does not match ",
+                             same.front().first, " of type ", *first);
+  }
+  inferred.push_back(*first);
+  return success();
+}
+
+LogicalResult SoftmaxGradOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> location,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  if (failed(inferLikeFirst(inference,
+                            {{"output_value", adaptor.getOutputValue()},
+                             {"grad", adaptor.getGrad()}},
+                            inferred)))
+    return failure();
+  int64_t rank = cast<RankedTensorType>(inferred.front()).getRank();
+  if (failed(inference.axis(adaptor.getProperties().axis, rank,
+                            /*allowNegative=*/true)))
+    return failure();
+  return success();
+}
+
+std::string SoftmaxGradOp::getDimAnnotation() {
+  // a b^, a b^ -> a b^ for the softmax axis.
+  int64_t rank = shapeOf(getGrad()).size();
+  int64_t axis = normalizedAxis(getAxis(), rank);
+  DimLabelNames names;
+  AnnotatedTensor labels;
+  for (int64_t d = 0; d < rank; ++d)
+    labels.push_back(DimLabel{names.next(), d == axis ? DimLabel::Frozen
+                                                      : DimLabel::Spatial});
+  DimAnnotation annotation;
+  annotation.inputs = {labels, labels};
+  annotation.outputs = {labels};
+  return annotation.str();
+}
+
+LogicalResult LayerNormGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  if (failed(inferLikeFirst(
+          inference, {{"input", adaptor.getInput()}, {"grad", adaptor.getGrad()}},
+          inferred)))
+    return failure();
+  auto input = cast<RankedTensorType>(inferred.front());
+  FailureOr<int64_t> axis =
+      inference.axis(adaptor.getProperties().axis, input.getRank(),
+                     /*allowNegative=*/true);
+  if (failed(axis))
+    return failure();
+  FailureOr<RankedTensorType> scale =
+      inference.tensor(adaptor.getScale(), "scale", ElementSet::Float);
+  if (failed(scale))
+    return failure();
+  if (!broadcastsTo(scale->getShape(), input.getShape().drop_front(*axis)))
+    return inference.error("scale of shape ", str(scale->getShape()),
+                           " does not broadcast to the normalised shape ",
+                           str(input.getShape().drop_front(*axis)));
+  return success();
+}
+
+std::string LayerNormGradOp::getDimAnnotation() {
+  // a b^ c^, b^ c^, a b^ c^ -> a b^ c^, as layer_norm.
+  ArrayRef<int64_t> shape = shapeOf(getInput());
+  int64_t axis = normalizedAxis(getAxis(), shape.size());
+  DimLabelNames names;
+  AnnotatedTensor input = freshLabels(names, axis);
+  input.append(freshLabels(names, shape.size() - axis, DimLabel::Frozen));
+  DimAnnotation annotation;
+  annotation.inputs.push_back(input);
+  annotation.inputs.push_back(
+      broadcastLabels(shapeOf(getScale()), shape.drop_front(axis),
+                      ArrayRef<AnnotatedDim>(input).drop_front(axis)));
+  annotation.inputs.push_back(input);
+  annotation.outputs.push_back(input);
+  return annotation.str();
+}
+
+LogicalResult GeluGradOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> location,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  if (failed(oneOf(inference, adaptor.getProperties().approximate,
+                   "approximate", {"none", "tanh"})))
+    return failure();
+  return inferLikeFirst(
+      inference, {{"input", adaptor.getInput()}, {"grad", adaptor.getGrad()}},
+      inferred);
+}
+
+std::string GeluGradOp::getDimAnnotation() {
+  return elementwiseAnnotation(*this);
+}
+
+LogicalResult GatherGradOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> location,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> indices =
+      inference.tensor(adaptor.getIndices(), "indices", ElementSet::Index);
+  FailureOr<RankedTensorType> grad =
+      inference.tensor(adaptor.getGrad(), "grad", ElementSet::Float);
+  if (failed(indices) || failed(grad))
+    return failure();
+  int64_t axis = adaptor.getProperties().axis.getInt();
+  int64_t axisSize = adaptor.getProperties().axis_size.getInt();
+  int64_t indexRank = indices->getRank();
+  if (axis < 0 || axis + indexRank > grad->getRank())
+    return inference.error("axis ", axis, " with indices of rank ", indexRank,
+                           " does not fit grad of rank ", grad->getRank());
+  if (axisSize < 1)
+    return inference.error("axis_size ", axisSize, " must be positive");
+  if (grad->getShape().slice(axis, indexRank) != indices->getShape())
+    return inference.error("grad of shape ", str(grad->getShape()),
+                           " does not hold the indices' shape ",
+                           str(indices->getShape()), " at axis ", axis);
+  SmallVector<int64_t> shape(grad->getShape().take_front(axis));
+  shape.push_back(axisSize);
+  llvm::append_range(shape, grad->getShape().drop_front(axis + indexRank));
+  inferred.push_back(grad->clone(shape));
+  return success();
+}
+
+std::string GatherGradOp::getDimAnnotation() {
+  // c+, a c+ b -> a n^ b: every index position adds into some row, so the
+  // indices' dims are reduced; the rows axis is frozen.
+  int64_t axis = getAxis();
+  int64_t indexRank = shapeOf(getIndices()).size();
+  int64_t gradRank = shapeOf(getGrad()).size();
+  DimLabelNames names;
+  AnnotatedTensor grad, indices, result;
+  for (int64_t d = 0; d < gradRank; ++d) {
+    bool isIndex = d >= axis && d < axis + indexRank;
+    DimLabel label{names.next(), isIndex ? DimLabel::Reduced : DimLabel::Spatial};
+    grad.push_back(label);
+    if (isIndex)
+      indices.push_back(label);
+    else
+      result.push_back(label);
+    if (d == axis)
+      result.push_back(DimLabel{names.next(), DimLabel::Frozen});
+  }
+  if (indexRank == 0)
+    result.insert(result.begin() + axis,
+                  DimLabel{names.next(), DimLabel::Frozen});
+  DimAnnotation annotation;
+  annotation.inputs = {indices, grad};
+  annotation.outputs = {result};
+  return annotation.str();
+}
+
+/// Optimizer updates: every tensor operand and result has the parameter's
+/// type; the gradient scale is a scalar.
+static LogicalResult inferOptimizer(const Inference &inference,
+                                    ArrayRef<std::pair<StringRef, Value>> same,
+                                    Value gradScale, StringAttr schedule,
+                                    unsigned numResults,
+                                    SmallVectorImpl<Type> &inferred) {
+  SmallVector<Type, 1> type;
+  if (failed(inferLikeFirst(inference, same, type)))
+    return failure();
+  if (gradScale) {
+    FailureOr<RankedTensorType> scale =
+        inference.tensor(gradScale, "grad_scale", ElementSet::Float);
+    if (failed(scale))
+      return failure();
+    if (scale->getRank() != 0)
+      return inference.error("grad_scale must be a scalar, got ", *scale);
+  }
+  if (failed(oneOf(inference, schedule, "schedule",
+                   {"constant", "warmup-linear", "cosine"})))
+    return failure();
+  inferred.append(numResults, type.front());
+  return success();
+}
+
+/// Every result and tensor operand share the parameter's labels.
+static std::string optimizerAnnotation(Operation *op) {
+  DimLabelNames names;
+  AnnotatedTensor labels =
+      freshLabels(names, shapeOf(op->getResult(0)).size());
+  DimAnnotation annotation;
+  for (Value operand : op->getOperands())
+    annotation.inputs.push_back(shapeOf(operand).empty() ? AnnotatedTensor()
+                                                         : labels);
+  annotation.outputs.assign(op->getNumResults(), labels);
+  return annotation.str();
+}
+
+LogicalResult SgdUpdateOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  SmallVector<std::pair<StringRef, Value>> same = {
+      {"param", adaptor.getParam()}, {"grad", adaptor.getGrad()}};
+  Value buffer = adaptor.getMomentumBuffer();
+  bool hasMomentum = adaptor.getProperties().momentum.getValueAsDouble() != 0;
+  if (hasMomentum != static_cast<bool>(buffer))
+    return inference.error(hasMomentum
+                               ? "momentum needs a momentum_buffer operand"
+                               : "momentum_buffer given with momentum 0");
+  if (buffer)
+    same.push_back({"momentum_buffer", buffer});
+  return inferOptimizer(inference, same, adaptor.getGradScale(),
+                        adaptor.getProperties().schedule, buffer ? 2 : 1,
+                        inferred);
+}
+
+std::string SgdUpdateOp::getDimAnnotation() {
+  return optimizerAnnotation(*this);
+}
+
+LogicalResult AdamwUpdateOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> location,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  return inferOptimizer(inference,
+                        {{"param", adaptor.getParam()},
+                         {"grad", adaptor.getGrad()},
+                         {"m", adaptor.getM()},
+                         {"v", adaptor.getV()}},
+                        adaptor.getGradScale(),
+                        adaptor.getProperties().schedule, 3, inferred);
+}
+
+std::string AdamwUpdateOp::getDimAnnotation() {
+  return optimizerAnnotation(*this);
+}

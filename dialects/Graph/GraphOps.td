@@ -30,6 +30,9 @@ class Graph_Op<string mnemonic, list<Trait> traits = [],
 // For ops with attributes that restate the size of a splittable dimension.
 defvar Graph_RestatesShape = ["adaptAttributesToTypes"];
 
+// Ops with a gradient rule (GraphGradients.cpp).
+defvar Graph_Differentiable = DeclareOpInterfaceMethods<GradientOpInterface>;
+
 defvar Graph_Tensor = AnyRankedTensor;
 
 //===----------------------------------------------------------------------===//
@@ -61,46 +64,53 @@ class Graph_UnaryOp<string mnemonic, string summaryText,
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def Graph_NegOp : Graph_UnaryOp<"neg", "Elementwise negation"> {
+def Graph_NegOp : Graph_UnaryOp<"neg", "Elementwise negation", [Graph_Differentiable]> {
   let hasFolder = 1;
 }
-def Graph_AbsOp : Graph_UnaryOp<"abs", "Elementwise absolute value">;
-def Graph_ExpOp : Graph_UnaryOp<"exp", "Elementwise e^x">;
-def Graph_LogOp : Graph_UnaryOp<"log", "Elementwise natural logarithm">;
-def Graph_TanhOp : Graph_UnaryOp<"tanh", "Elementwise hyperbolic tangent">;
-def Graph_ErfOp : Graph_UnaryOp<"erf", "Elementwise error function">;
-def Graph_ReluOp : Graph_UnaryOp<"relu", "Elementwise max(x, 0)">;
-def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "Elementwise 1 / (1 + e^-x)">;
-def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "Elementwise square root">;
-def Graph_ReciprocalOp : Graph_UnaryOp<"reciprocal", "Elementwise 1 / x">;
+def Graph_AbsOp : Graph_UnaryOp<"abs", "Elementwise absolute value", [Graph_Differentiable]>;
+def Graph_ExpOp : Graph_UnaryOp<"exp", "Elementwise e^x", [Graph_Differentiable]>;
+def Graph_LogOp : Graph_UnaryOp<"log", "Elementwise natural logarithm", [Graph_Differentiable]>;
+def Graph_TanhOp : Graph_UnaryOp<"tanh", "Elementwise hyperbolic tangent", [Graph_Differentiable]>;
+def Graph_ErfOp : Graph_UnaryOp<"erf", "Elementwise error function", [Graph_Differentiable]>;
+def Graph_ReluOp : Graph_UnaryOp<"relu", "Elementwise max(x, 0)", [Graph_Differentiable]>;
+def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "Elementwise 1 / (1 + e^-x)", [Graph_Differentiable]>;
+def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "Elementwise square root", [Graph_Differentiable]>;
+def Graph_ReciprocalOp : Graph_UnaryOp<"reciprocal", "Elementwise 1 / x", [Graph_Differentiable]>;
 def Graph_HardSwishOp
-    : Graph_UnaryOp<"hard_swish", "Elementwise x * max(0, min(1, x/6 + 1/2))">;
+    : Graph_UnaryOp<"hard_swish", "Elementwise x * max(0, min(1, x/6 + 1/2))",
+                    [Graph_Differentiable]>;
 def Graph_NotOp : Graph_UnaryOp<"not", "Elementwise logical not (bool)"> {
   let hasFolder = 1;
 }
 
-def Graph_LeakyReluOp : Graph_UnaryOp<"leaky_relu", "x if x >= 0 else alpha*x"> {
+def Graph_LeakyReluOp : Graph_UnaryOp<"leaky_relu", "x if x >= 0 else alpha*x",
+                                       [Graph_Differentiable]> {
   let arguments = (ins Graph_Tensor:$input, F32Attr:$alpha);
 }
 def Graph_HardSigmoidOp
-    : Graph_UnaryOp<"hard_sigmoid", "max(0, min(1, alpha*x + beta))"> {
+    : Graph_UnaryOp<"hard_sigmoid", "max(0, min(1, alpha*x + beta))",
+                    [Graph_Differentiable]> {
   let arguments = (ins Graph_Tensor:$input, F32Attr:$alpha, F32Attr:$beta);
 }
-def Graph_ClipOp : Graph_UnaryOp<"clip", "min(max(x, min), max)"> {
+def Graph_ClipOp : Graph_UnaryOp<"clip", "min(max(x, min), max)",
+                                 [Graph_Differentiable]> {
   let arguments = (ins Graph_Tensor:$input, F32Attr:$min, F32Attr:$max);
 }
-def Graph_GeluOp : Graph_UnaryOp<"gelu", "Gaussian error linear unit"> {
+def Graph_GeluOp : Graph_UnaryOp<"gelu", "Gaussian error linear unit",
+                                 [Graph_Differentiable]> {
   let description = [{ `approximate` is "none" (erf form) or "tanh". }];
   let arguments = (ins Graph_Tensor:$input,
                    DefaultValuedStrAttr<StrAttr, "none">:$approximate);
 }
-def Graph_CastOp : Graph_UnaryOp<"cast", "Element type conversion"> {
+def Graph_CastOp : Graph_UnaryOp<"cast", "Element type conversion",
+                                 [Graph_Differentiable]> {
   let arguments = (ins Graph_Tensor:$input, TypeAttr:$to);
   let hasFolder = 1;
 }
 
-class Graph_BinaryOp<string mnemonic, string summaryText>
-    : Graph_Op<mnemonic> {
+class Graph_BinaryOp<string mnemonic, string summaryText,
+                     list<Trait> traits = []>
+    : Graph_Op<mnemonic, traits> {
   let summary = summaryText;
   let description = [{
     Numpy-style broadcasting. Arithmetic ops keep the operand element type;
@@ -114,16 +124,21 @@ class Graph_BinaryOp<string mnemonic, string summaryText>
   let hasFolder = 1;
 }
 
-def Graph_AddOp : Graph_BinaryOp<"add", "Elementwise addition">;
-def Graph_SubOp : Graph_BinaryOp<"sub", "Elementwise subtraction">;
-def Graph_MulOp : Graph_BinaryOp<"mul", "Elementwise multiplication">;
-def Graph_DivOp : Graph_BinaryOp<"div", "Elementwise division">;
-def Graph_PowOp : Graph_BinaryOp<"pow", "Elementwise power">;
+def Graph_AddOp : Graph_BinaryOp<"add", "Elementwise addition",
+                                  [Graph_Differentiable]>;
+def Graph_SubOp : Graph_BinaryOp<"sub", "Elementwise subtraction",
+                                  [Graph_Differentiable]>;
+def Graph_MulOp : Graph_BinaryOp<"mul", "Elementwise multiplication",
+                                  [Graph_Differentiable]>;
+def Graph_DivOp : Graph_BinaryOp<"div", "Elementwise division",
+                                  [Graph_Differentiable]>;
+def Graph_PowOp : Graph_BinaryOp<"pow", "Elementwise power",
+                                  [Graph_Differentiable]>;
 def Graph_EqualOp : Graph_BinaryOp<"equal", "Elementwise ==">;
 def Graph_LessOp : Graph_BinaryOp<"less", "Elementwise <">;
 def Graph_GreaterOp : Graph_BinaryOp<"greater", "Elementwise >">;
 
-def Graph_WhereOp : Graph_Op<"where"> {
+def Graph_WhereOp : Graph_Op<"where", [Graph_Differentiable]> {
   let summary = "Elementwise select with broadcasting";
   let arguments = (ins Graph_Tensor:$condition, Graph_Tensor:$lhs,
                    Graph_Tensor:$rhs);
@@ -139,7 +154,7 @@ def Graph_WhereOp : Graph_Op<"where"> {
 // Contractions and convolutions
 //===----------------------------------------------------------------------===//
 
-def Graph_MatMulOp : Graph_Op<"matmul"> {
+def Graph_MatMulOp : Graph_Op<"matmul", [Graph_Differentiable]> {
   let summary = "Batched matrix product with broadcast batch dimensions";
   let description = [{
     Both operands have rank >= 2 (the importer reshapes ONNX's 1-D cases).
@@ -152,7 +167,7 @@ def Graph_MatMulOp : Graph_Op<"matmul"> {
   }];
 }
 
-def Graph_GemmOp : Graph_Op<"gemm"> {
+def Graph_GemmOp : Graph_Op<"gemm", [Graph_Differentiable]> {
   let summary = "alpha * op(A) x op(B) + beta * C, with C broadcast";
   let arguments = (ins Graph_Tensor:$a, Graph_Tensor:$b,
                    Optional<Graph_Tensor>:$c,
@@ -209,7 +224,7 @@ def Graph_ConvTransposeOp
 // Normalisation
 //===----------------------------------------------------------------------===//
 
-def Graph_BatchNormOp : Graph_Op<"batch_norm"> {
+def Graph_BatchNormOp : Graph_Op<"batch_norm", [Graph_Differentiable]> {
   let summary = "Inference-mode batch normalisation over dimension 1";
   let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$scale,
                    Graph_Tensor:$bias, Graph_Tensor:$mean,
@@ -220,7 +235,7 @@ def Graph_BatchNormOp : Graph_Op<"batch_norm"> {
   }];
 }
 
-def Graph_LayerNormOp : Graph_Op<"layer_norm"> {
+def Graph_LayerNormOp : Graph_Op<"layer_norm", [Graph_Differentiable]> {
   let summary = "Layer normalisation over the dimensions from `axis` on";
   let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$scale,
                    Optional<Graph_Tensor>:$bias, I64Attr:$axis,
@@ -232,7 +247,8 @@ def Graph_LayerNormOp : Graph_Op<"layer_norm"> {
   }];
 }
 
-class Graph_AxisOp<string mnemonic, string summaryText> : Graph_Op<mnemonic> {
+class Graph_AxisOp<string mnemonic, string summaryText>
+    : Graph_Op<mnemonic, [Graph_Differentiable]> {
   let summary = summaryText;
   let arguments = (ins Graph_Tensor:$input, I64Attr:$axis);
   let results = (outs Graph_Tensor:$output);
@@ -268,7 +284,7 @@ def Graph_AvgPoolOp : Graph_Op<"avg_pool"> {
 }
 
 class Graph_ReduceOp<string mnemonic, string summaryText>
-    : Graph_Op<mnemonic> {
+    : Graph_Op<mnemonic, [Graph_Differentiable]> {
   let summary = summaryText;
   let description = [{ `axes` are non-negative, sorted and unique. }];
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$axes,
@@ -285,7 +301,8 @@ def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "Maximum over axes">;
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Graph_ReshapeOp : Graph_Op<"reshape", [], Graph_RestatesShape> {
+def Graph_ReshapeOp : Graph_Op<"reshape", [Graph_Differentiable],
+                                   Graph_RestatesShape> {
   let summary = "Reshape to a static shape with the same element count";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$shape);
   let results = (outs Graph_Tensor:$output);
@@ -293,7 +310,7 @@ def Graph_ReshapeOp : Graph_Op<"reshape", [], Graph_RestatesShape> {
   let hasFolder = 1;
 }
 
-def Graph_TransposeOp : Graph_Op<"transpose"> {
+def Graph_TransposeOp : Graph_Op<"transpose", [Graph_Differentiable]> {
   let summary = "Permute dimensions";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs Graph_Tensor:$output);
@@ -301,7 +318,7 @@ def Graph_TransposeOp : Graph_Op<"transpose"> {
   let hasFolder = 1;
 }
 
-def Graph_ConcatOp : Graph_Op<"concat"> {
+def Graph_ConcatOp : Graph_Op<"concat", [Graph_Differentiable]> {
   let summary = "Concatenate along an axis";
   let arguments = (ins Variadic<Graph_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs Graph_Tensor:$output);
@@ -311,7 +328,8 @@ def Graph_ConcatOp : Graph_Op<"concat"> {
   let hasFolder = 1;
 }
 
-def Graph_SplitOp : Graph_Op<"split", [], Graph_RestatesShape> {
+def Graph_SplitOp : Graph_Op<"split", [Graph_Differentiable],
+                                   Graph_RestatesShape> {
   let summary = "Split along an axis into pieces of the given sizes";
   let arguments = (ins Graph_Tensor:$input, I64Attr:$axis,
                    DenseI64ArrayAttr:$sizes);
@@ -319,7 +337,8 @@ def Graph_SplitOp : Graph_Op<"split", [], Graph_RestatesShape> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
 }
 
-def Graph_SliceOp : Graph_Op<"slice", [], Graph_RestatesShape> {
+def Graph_SliceOp : Graph_Op<"slice", [Graph_Differentiable],
+                                   Graph_RestatesShape> {
   let summary = "Strided slice with one normalised entry per dimension";
   let description = [{
     `starts[d]` is a valid index when the result is non-empty, `steps[d]` is
@@ -332,7 +351,7 @@ def Graph_SliceOp : Graph_Op<"slice", [], Graph_RestatesShape> {
   let hasFolder = 1;
 }
 
-def Graph_GatherOp : Graph_Op<"gather"> {
+def Graph_GatherOp : Graph_Op<"gather", [Graph_Differentiable]> {
   let summary = "Gather slices along an axis by integer indices";
   let arguments = (ins Graph_Tensor:$data, Graph_Tensor:$indices,
                    I64Attr:$axis);
@@ -344,7 +363,8 @@ def Graph_GatherOp : Graph_Op<"gather"> {
   let hasFolder = 1;
 }
 
-def Graph_BroadcastToOp : Graph_Op<"broadcast_to", [], Graph_RestatesShape> {
+def Graph_BroadcastToOp : Graph_Op<"broadcast_to", [Graph_Differentiable],
+                                   Graph_RestatesShape> {
   let summary = "Broadcast to a static shape (ONNX Expand)";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$shape);
   let results = (outs Graph_Tensor:$output);
@@ -352,7 +372,7 @@ def Graph_BroadcastToOp : Graph_Op<"broadcast_to", [], Graph_RestatesShape> {
   let hasFolder = 1;
 }
 
-def Graph_PadOp : Graph_Op<"pad"> {
+def Graph_PadOp : Graph_Op<"pad", [Graph_Differentiable]> {
   let summary = "Pad (or crop, with negative pads) every dimension";
   let description = [{
     `pads` holds all begin values then all end values. `mode` is
@@ -379,6 +399,154 @@ def Graph_ResizeOp : Graph_Op<"resize", [], Graph_RestatesShape> {
                    StrAttr:$nearest_mode);
   let results = (outs Graph_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Training: state, gradients of ops whose rule is not a composition of
+// forward ops, and optimizer updates
+//===----------------------------------------------------------------------===//
+
+def Graph_VariableOp : Graph_Op<"variable"> {
+  let summary = "A tensor that persists across training steps";
+  let description = [{
+    Reads the value a persistent tensor (a trainable parameter or optimizer
+    state) has at the start of the step. `value` is its initial value;
+    `sym_name` names it in checkpoints and exports (a parameter keeps its
+    ONNX initializer name). Several reads of one variable see the same
+    value; `graph.assign` sets the value the next step sees.
+  }];
+  let arguments = (ins StrAttr:$sym_name, ElementsAttr:$value);
+  let results = (outs Graph_Tensor:$output);
+  let assemblyFormat = "$sym_name attr-dict `:` type($output)";
+}
+
+def Graph_AssignOp
+    : Op<Graph_Dialect, "assign",
+         [DeclareOpInterfaceMethods<DimAnnotationOpInterface>,
+          MemoryEffects<[MemWrite]>]> {
+  let summary = "Set the value a variable has in the next step";
+  let description = [{
+    Every read of the variable in this step sees its old value, so an
+    assign is ordered after all of them (the emitter checks it). The value
+    must have the variable's type.
+  }];
+  let arguments = (ins StrAttr:$variable, Graph_Tensor:$value);
+  let assemblyFormat = "$variable `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+class Graph_GradOp<string mnemonic, string summaryText> : Graph_Op<mnemonic> {
+  let summary = summaryText;
+  let results = (outs Graph_Tensor:$output);
+}
+
+def Graph_SoftmaxGradOp
+    : Graph_GradOp<"softmax_grad", "Input gradient of softmax or log-softmax"> {
+  let description = [{
+    From the op's output and the gradient of that output:
+    `output * (grad - sum(grad * output))` along `axis` for softmax,
+    `grad - exp(output) * sum(grad)` when `log` is set.
+  }];
+  let arguments = (ins Graph_Tensor:$output_value, Graph_Tensor:$grad,
+                   I64Attr:$axis, BoolAttr:$log);
+  let assemblyFormat = [{
+    $output_value `,` $grad attr-dict `:` type($output_value) `,` type($grad)
+    `->` type($output)
+  }];
+}
+
+def Graph_LayerNormGradOp
+    : Graph_GradOp<"layer_norm_grad", "Input gradient of layer_norm"> {
+  let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$scale,
+                   Graph_Tensor:$grad, I64Attr:$axis, F32Attr:$epsilon);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $grad attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Graph_GeluGradOp : Graph_GradOp<"gelu_grad", "Input gradient of gelu"> {
+  let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$grad,
+                   DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let assemblyFormat = [{
+    $input `,` $grad attr-dict `:` type($input) `,` type($grad) `->`
+    type($output)
+  }];
+}
+
+def Graph_GatherGradOp
+    : Graph_GradOp<"gather_grad", "Data gradient of gather (scatter-add)"> {
+  let description = [{
+    The gradient of `gather(data, indices, axis)` with respect to `data`,
+    whose `axis` has `axis_size` entries: zero, then each slice of `grad`
+    added at its index. Repeated indices accumulate.
+  }];
+  let arguments = (ins Graph_Tensor:$indices, Graph_Tensor:$grad,
+                   I64Attr:$axis, I64Attr:$axis_size);
+  let assemblyFormat = [{
+    $indices `,` $grad attr-dict `:` type($indices) `,` type($grad) `->`
+    type($output)
+  }];
+}
+
+defvar Graph_OptimizerDescription = [{
+    Elementwise, so a plan may shard it like any elementwise op (ZeRO).
+    The learning rate is `lr` scaled by `schedule` ("constant",
+    "warmup-linear" or "cosine") over `warmup_steps` and `total_steps` at
+    the step count the runtime passes in. `grad_scale`, a scalar, multiplies
+    the gradient (gradient clipping).
+}];
+
+class Graph_OptimizerOp<string mnemonic, string summaryText,
+                        list<Trait> traits = []>
+    : Graph_Op<mnemonic, traits> {
+  let summary = summaryText;
+}
+
+def Graph_SgdUpdateOp
+    : Graph_OptimizerOp<"sgd_update", "SGD with momentum and weight decay",
+                        [AttrSizedOperandSegments]> {
+  let description = !strconcat([{
+    PyTorch's SGD: g = grad * grad_scale + weight_decay * param; with
+    momentum, buf' = momentum * buf + g and param' = param - lr * buf';
+    without, param' = param - lr * g and there is no buffer.
+  }], Graph_OptimizerDescription);
+  let arguments = (ins Graph_Tensor:$param, Graph_Tensor:$grad,
+                   Optional<Graph_Tensor>:$momentum_buffer,
+                   Optional<Graph_Tensor>:$grad_scale, F32Attr:$lr,
+                   F32Attr:$momentum, F32Attr:$weight_decay,
+                   StrAttr:$schedule, I64Attr:$warmup_steps,
+                   I64Attr:$total_steps);
+  let results = (outs Graph_Tensor:$new_param,
+                 Optional<Graph_Tensor>:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad (`,` `buffer` $momentum_buffer^)?
+    (`,` `scale` $grad_scale^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Graph_AdamwUpdateOp
+    : Graph_OptimizerOp<"adamw_update", "Adam with decoupled weight decay"> {
+  let description = !strconcat([{
+    PyTorch's AdamW at step t (the runtime's count plus one):
+    param *= 1 - lr * weight_decay; m' = beta1 m + (1 - beta1) g;
+    v' = beta2 v + (1 - beta2) g^2;
+    param' = param - lr * (m' / (1 - beta1^t)) / (sqrt(v' / (1 - beta2^t))
+    + epsilon).
+  }], Graph_OptimizerDescription);
+  let arguments = (ins Graph_Tensor:$param, Graph_Tensor:$grad,
+                   Graph_Tensor:$m, Graph_Tensor:$v,
+                   Optional<Graph_Tensor>:$grad_scale, F32Attr:$lr,
+                   F32Attr:$beta1, F32Attr:$beta2, F32Attr:$epsilon,
+                   F32Attr:$weight_decay, StrAttr:$schedule,
+                   I64Attr:$warmup_steps, I64Attr:$total_steps);
+  let results = (outs Graph_Tensor:$new_param, Graph_Tensor:$new_m,
+                 Graph_Tensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v (`,` `scale` $grad_scale^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
 }
 
 #endif // SS_GRAPH_OPS

@@ -130,6 +130,13 @@ bool parseFrozenInputs(const std::vector<std::string> &specs,
   return true;
 }
 
+std::string absolutePath(const std::string &path) {
+  llvm::SmallString<256> absolute(path);
+  llvm::sys::fs::make_absolute(absolute);
+  llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+  return absolute.str().str();
+}
+
 bool writeFile(const std::string &path, const char *data, size_t size) {
   std::string tmp = path + ".tmp";
   {
@@ -204,7 +211,28 @@ std::string joinInts(llvm::ArrayRef<int64_t> values) {
 // ssc compile
 //===----------------------------------------------------------------------===//
 
+/// `ssc compile --train` options: the loss, what trains, the optimizer.
+struct TrainArgs {
+  bool enabled = false;
+  std::string loss; // an output name, cross-entropy or mse
+  std::string logits;
+  std::string labels = "labels";
+  std::string target = "target";
+  std::vector<std::string> freeze;
+  std::string optimizer = "adamw";
+  double lr = 1e-3;
+  double momentum = 0;
+  double weightDecay = 0;
+  std::string betas = "0.9,0.999";
+  double epsilon = 1e-8;
+  std::string lrSchedule = "constant";
+  int64_t warmupSteps = 0;
+  int64_t totalSteps = 0;
+  double clipGradNorm = 0;
+};
+
 struct CompileArgs {
+  TrainArgs train;
   std::string model;
   std::string output;
   std::string target = "cpu";
@@ -225,9 +253,9 @@ struct CompileArgs {
 
 /// The pipeline stages of DESIGN.md section 2, in order; `--stop-after`
 /// names one. The dist stages run only for a parallel compilation.
-const char *const kStages[] = {"import", "fold",        "fuse",
-                               "plan",   "communicate", "schedule",
-                               "split",  "plan-memory"};
+const char *const kStages[] = {"import",      "fold",     "fuse",
+                               "autodiff",    "plan",     "communicate",
+                               "schedule",    "split",    "plan-memory"};
 constexpr int kStageCount = sizeof(kStages) / sizeof(kStages[0]);
 
 int stageIndex(llvm::StringRef name) {
@@ -338,7 +366,18 @@ void printCompileReport(const ss::EmittedPlan &plan,
      << (plan.worldSize == 1 ? " rank" : " ranks") << "\n";
 }
 
-int compile(const CompileArgs &args) {
+int compile(CompileArgs args) {
+  // --target is the code generation target, or mse's target input.
+  if (args.target != "cpu" && args.target != "cuda") {
+    if (!args.train.enabled || args.train.loss != "mse") {
+      printError("--target must be cpu or cuda (or, with --train --loss "
+                 "mse, the name of the target input), got '" +
+                 args.target + "'");
+      return kExitError;
+    }
+    args.train.target = args.target;
+    args.target = "cpu";
+  }
   if (args.target != "cpu") {
     printError("--target " + args.target +
                " is not available yet; supported: cpu");
@@ -367,6 +406,22 @@ int compile(const CompileArgs &args) {
   if (!args.stopAfter.empty() && args.emit != "mlir") {
     printError("--stop-after needs --emit=mlir");
     return kExitError;
+  }
+  const TrainArgs &train = args.train;
+  double beta1 = 0.9, beta2 = 0.999;
+  if (train.enabled) {
+    if (train.loss.empty()) {
+      printError("--train needs --loss: the name of a scalar model output, "
+                 "cross-entropy (with --logits, --labels) or mse (with "
+                 "--target)");
+      return kExitError;
+    }
+    llvm::StringRef b1, b2;
+    std::tie(b1, b2) = llvm::StringRef(train.betas).split(',');
+    if (b1.trim().getAsDouble(beta1) || b2.trim().getAsDouble(beta2)) {
+      printError("--betas expects B1,B2, got '" + train.betas + "'");
+      return kExitError;
+    }
   }
   // An earlier compilation's manifest goes first: if this one fails, the
   // directory must not look like a finished compilation of anything.
@@ -425,6 +480,12 @@ int compile(const CompileArgs &args) {
   bool parallel = args.worldSize > 1 || !args.plan.empty() ||
                   !args.planFile.empty() || !args.pluginPipeline.empty();
   bool alreadyPartitioned = entry > stageIndex("plan");
+  if (train.enabled && (parallel || alreadyPartitioned)) {
+    printError("--train compiles a single-rank training step so far; "
+               "partitioning a training step (--plan, --plan-file, "
+               "--world-size) is not supported yet");
+    return kExitUnsupported;
+  }
   if (alreadyPartitioned) {
     if (!args.plan.empty() || !args.planFile.empty() ||
         !args.pluginPipeline.empty()) {
@@ -482,6 +543,16 @@ int compile(const CompileArgs &args) {
   if (args.stopAfter == "import")
     return writeMlir();
 
+  // A training step's samples: the leading dim of the first model input.
+  int64_t samplesPerStep = 1;
+  for (auto func : module->getOps<func::FuncOp>())
+    if (func.getNumArguments() > 0)
+      if (auto type = dyn_cast<RankedTensorType>(func.getArgument(0).getType());
+          type && type.getRank() > 0) {
+        samplesPerStep = type.getDimSize(0);
+        break;
+      }
+
   PassManager pm(&context);
   // Pass timing is reported to stderr when the pass manager is destroyed.
   DefaultTimingManager timing;
@@ -496,11 +567,45 @@ int compile(const CompileArgs &args) {
                         [](Pass *, Operation *) { return true; },
                         /*printModuleScope=*/true,
                         /*printAfterOnlyOnChange=*/false);
-  if (runs("fold"))
+  if (runs("fold")) {
+    // Parameters become variables first, so nothing computed from them is
+    // folded into a constant.
+    if (train.enabled) {
+      ss::TrainVariablesOptions options;
+      options.freeze = train.freeze;
+      pm.addPass(ss::createTrainVariables(options));
+    }
     pm.addPass(ss::createGraphFoldConstants());
-  if (runs("fuse")) {
+  }
+  // Fusions rewrite parameters and ops into forms without gradient rules;
+  // a training step keeps the model's own ops.
+  if (runs("fuse") && !train.enabled) {
     pm.addPass(ss::createGraphFoldBatchNorm());
     pm.addPass(ss::createGraphFuseConvActivation());
+  }
+  if (runs("autodiff") && train.enabled) {
+    ss::TrainAppendLossOptions loss;
+    bool appended = train.loss == "cross-entropy" || train.loss == "mse";
+    loss.kind = appended ? train.loss : "output";
+    loss.loss = appended ? "" : train.loss;
+    loss.logits = train.logits;
+    loss.labels = train.labels;
+    loss.target = train.target;
+    pm.addPass(ss::createTrainAppendLoss(loss));
+    ss::TrainAutodiffOptions autodiff;
+    autodiff.optimizer = train.optimizer;
+    autodiff.lr = train.lr;
+    autodiff.momentum = train.momentum;
+    autodiff.weightDecay = train.weightDecay;
+    autodiff.beta1 = beta1;
+    autodiff.beta2 = beta2;
+    autodiff.epsilon = train.epsilon;
+    autodiff.schedule = train.lrSchedule;
+    autodiff.warmupSteps = train.warmupSteps;
+    autodiff.totalSteps = train.totalSteps;
+    autodiff.clipNorm = train.clipGradNorm;
+    pm.addPass(ss::createTrainAutodiff(autodiff));
+    pm.addPass(ss::createGraphFoldConstants());
   }
   if (runs("plan")) {
     // Out-of-tree plan passes decide first, with the same primitives;
@@ -538,6 +643,7 @@ int compile(const CompileArgs &args) {
 
   ss::EmitOptions emitOptions;
   emitOptions.modelName = modelName;
+  emitOptions.samplesPerStep = samplesPerStep;
   if (!parallel)
     emitOptions.plan = "single rank, no partitioning (world size 1)";
   else if (alreadyPartitioned)
@@ -647,7 +753,7 @@ int compile(const CompileArgs &args) {
   }
   llvm::json::Object manifest{
       {"model", modelName},
-      {"source_model", args.model},
+      {"source_model", absolutePath(args.model)},
       {"target", args.target},
       {"world_size", plan.worldSize},
       {"output_rank", plan.outputRank},
@@ -1038,8 +1144,9 @@ int main(int argc, char **argv) {
       ->required();
   compileCmd
       ->add_option("--target", compileArgs.target,
-                   "Code generation target (only cpu is implemented so far)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
+                   "Code generation target: cpu (cuda is not implemented yet). "
+                   "With --train --loss mse, any other value names the "
+                   "target input the loss adds (default: target)")
       ->capture_default_str();
   compileCmd
       ->add_option("--world-size", compileArgs.worldSize,
@@ -1080,9 +1187,9 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_option(
       "--stop-after", compileArgs.stopAfter,
-      "With --emit=mlir, stop after this stage: import, fold, fuse, plan, "
-      "communicate, schedule, split, plan-memory (plan..split only in a "
-      "parallel compilation)");
+      "With --emit=mlir, stop after this stage: import, fold, fuse, "
+      "autodiff, plan, communicate, schedule, split, plan-memory (autodiff "
+      "with --train; plan..split only in a parallel compilation)");
   compileCmd->add_flag("--time-passes", compileArgs.timePasses,
                        "Print the wall time of every pass to stderr");
   compileCmd->add_flag("--print-ir-after-all", compileArgs.printIrAfterAll,
@@ -1091,6 +1198,103 @@ int main(int argc, char **argv) {
                          "Log what these passes do to stderr: a comma list "
                          "of pass names (graph-plan-memory, "
                          "dist-split-ranks, ...) or 'all'");
+  TrainArgs &train = compileArgs.train;
+  const char *trainGroup = "Training (with --train)";
+  CLI::Option *trainFlag = compileCmd->add_flag("--train", train.enabled,
+                 "Compile a training step: forward, backward (autodiff) and "
+                 "optimizer update; the float initializers are the trained "
+                 "parameters, kept and updated in each rank's weights file");
+  trainFlag->group(trainGroup);
+  compileCmd
+      ->add_option("--loss", train.loss,
+                   "The loss: the name of a scalar model output, or "
+                   "cross-entropy (appended over --logits and a new int64 "
+                   "input --labels; label -100 is ignored) or mse (appended "
+                   "over --logits and a new input --target)")
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--logits", train.logits,
+                   "The output an appended loss reads (default: the only "
+                   "output)")
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--labels", train.labels,
+                   "Name of the labels input cross-entropy adds")
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--freeze", train.freeze,
+                   "Keep the initializers whose names match this glob "
+                   "(*, ?, {a,b}) constant (repeatable)")
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--optimizer", train.optimizer,
+                   "sgd, adamw, or none (the step returns the loss and every "
+                   "gradient, named <param>.grad, and updates nothing)")
+      ->check(CLI::IsMember({"sgd", "adamw", "none"}))
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd->add_option("--lr", train.lr, "Base learning rate")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd->add_option("--momentum", train.momentum, "SGD momentum")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--weight-decay", train.weightDecay,
+                   "Weight decay: L2 added to the gradient for sgd, "
+                   "decoupled for adamw")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd->add_option("--betas", train.betas, "AdamW B1,B2")
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd->add_option("--eps", train.epsilon, "AdamW epsilon")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--lr-schedule", train.lrSchedule,
+                   "constant, warmup-linear or cosine (as the transformers "
+                   "library defines them; the last two need --total-steps)")
+      ->check(CLI::IsMember({"constant", "warmup-linear", "cosine"}))
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--warmup-steps", train.warmupSteps,
+                   "Steps of linear warm-up from 0 to --lr")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--total-steps", train.totalSteps,
+                   "Step at which warmup-linear and cosine reach 0")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--clip-grad-norm", train.clipGradNorm,
+                   "Scale gradients so their global L2 norm is at most this "
+                   "(0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
   compileCmd->add_flag("-q,--quiet", compileArgs.quiet,
                        "Do not print the compile report (per rank: arena "
                        "bytes and collectives per step; totals)");

@@ -209,6 +209,63 @@ void resize(const float *x, float *y, const int64_t *inShape,
             const int64_t *outShape, const float *scales, int rank,
             ResizeMode mode, CoordMode coord, NearestMode nearest);
 
+// --- training ---------------------------------------------------------------
+//
+// Backward kernels of ops whose gradient is not a composition of forward ops,
+// and the optimizer updates. Optimizer kernels are elementwise: their outputs
+// may alias the matching inputs (param/paramOut, m/mOut, ...), which lets a
+// program update its state in place.
+
+/// Gradient of softmax along the middle axis of [outer, axis, inner], given
+/// the op's output y: dx = y * (dy - sum(dy * y)); for log-softmax (y is the
+/// log-softmax output): dx = dy - exp(y) * sum(dy).
+void softmaxGrad(const float *y, const float *dy, float *dx, int64_t outer,
+                 int64_t axis, int64_t inner, bool logSoftmax);
+
+/// Gradient of layerNorm with respect to its input x, rows of `inner`
+/// elements, scale of `inner` elements: with xhat = (x - mean) * rstd and
+/// g = dy * scale, dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+void layerNormGrad(const float *x, const float *scale, const float *dy,
+                   float *dx, int64_t outer, int64_t inner, float epsilon);
+
+/// dx = dy * gelu'(x), exact (erf) or tanh-approximation form.
+void geluGrad(const float *x, const float *dy, float *dx, int64_t n,
+              bool tanhApproximation);
+
+/// Gradient of gather along the middle axis of data [outer, axisSize, inner]:
+/// y = 0, then y[o, index[i], :] += dy[o, i, :] for the numIndices flattened
+/// indices (int64 or int32, negatives count from the end). Out-of-range
+/// indices abort with a message.
+void gatherGrad(const void *indices, DType indexType, const float *dy,
+                float *y, int64_t outer, int64_t axisSize, int64_t inner,
+                int64_t numIndices);
+
+enum class LrSchedule : int32_t { Constant, WarmupLinear, Cosine };
+
+/// The learning rate of the optimizer step that follows `step` completed
+/// steps, as the `transformers` schedules define it: a linear warm-up from 0
+/// over `warmupSteps`, then constant, linear decay to 0 at `totalSteps`, or
+/// half a cosine to 0 at `totalSteps`.
+float learningRate(LrSchedule schedule, float baseLr, int64_t warmupSteps,
+                   int64_t totalSteps, int64_t step);
+
+/// SGD as PyTorch defines it: g = grad * gradScale + weightDecay * param;
+/// buf = momentum * buf + g (buf, bufOut null when momentum is 0);
+/// param -= lr * (momentum ? buf : g). gradScale may be null (1).
+void sgdUpdate(const float *param, const float *grad, const float *buf,
+               float *paramOut, float *bufOut, int64_t n, float lr,
+               float momentum, float weightDecay, const float *gradScale);
+
+/// AdamW as PyTorch defines it (amsgrad off), for optimizer step
+/// t = step + 1: param *= 1 - lr * weightDecay; g = grad * gradScale;
+/// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+/// param -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+/// in PyTorch's operation order. gradScale may be null (1).
+void adamwUpdate(const float *param, const float *grad, const float *m,
+                 const float *v, float *paramOut, float *mOut, float *vOut,
+                 int64_t n, float lr, float beta1, float beta2, float eps,
+                 float weightDecay, int64_t step, const float *gradScale);
+
 } // namespace ssrt
 
 #endif // SSRT_KERNELS_H

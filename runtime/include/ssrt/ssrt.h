@@ -47,6 +47,10 @@ struct RankSpec {
 struct StepContext {
   int worldRank;
   const RankSpec *rank;
+  /// Training steps completed before this one (0 for the first step of a
+  /// fresh run; a resumed run continues the count). Optimizer ops read it
+  /// for the learning-rate schedule and Adam's bias correction.
+  int64_t step;
 };
 
 /// Everything the driver needs to run one program, which one or more ranks
@@ -68,8 +72,18 @@ struct ProgramSpec {
   const GroupSpec *groups;
   int numRanks; // the ranks that run this program
   const RankSpec *ranks;
-  /// One step: reads inputs from and writes outputs to the arena.
-  void (*step)(char *arena, const char *weights, const StepContext &context);
+  /// Training programs keep their parameters and optimizer state in the
+  /// weights block and update it in place every step; the block is then the
+  /// rank's whole training state (what a checkpoint saves).
+  bool training;
+  /// Index into `outputs` of the scalar float loss on the rank that writes
+  /// the outputs, else -1.
+  int lossOutput;
+  /// Samples one step consumes over all ranks (for throughput).
+  int64_t samplesPerStep;
+  /// One step: reads inputs from and writes outputs to the arena; a
+  /// training step also updates the weights block.
+  void (*step)(char *arena, char *weights, const StepContext &context);
 };
 
 /// Parses the command line, loads and validates weights and inputs, runs the

@@ -45,7 +45,7 @@ bool readsIds() {
 #endif
 }
 
-void step(char *arena, const char *weights, const ssrt::StepContext &context) {
+void step(char *arena, char *weights, const ssrt::StepContext &context) {
   static bool announced = false;
   if (!announced) {
     announced = true;

@@ -1,0 +1,27 @@
+//===- Autodiff.h - names the training passes share -------------*- C++ -*-===//
+//
+// Attribute and variable-name conventions of the training step, shared by
+// the autodiff passes, the emitter and the checkpoint export.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SS_COMPILER_AUTODIFF_AUTODIFF_H
+#define SS_COMPILER_AUTODIFF_AUTODIFF_H
+
+#include "llvm/ADT/StringRef.h"
+
+namespace ss {
+
+/// Marks an op the autodiff pass built for the backward pass.
+inline constexpr llvm::StringLiteral kBackwardAttr = "ss.backward";
+
+/// Optimizer state variables are named after their parameter.
+inline constexpr llvm::StringLiteral kAdamMSuffix = ".adam_m";
+inline constexpr llvm::StringLiteral kAdamVSuffix = ".adam_v";
+inline constexpr llvm::StringLiteral kMomentumSuffix = ".momentum";
+/// With optimizer=none, gradients are results named after their variable.
+inline constexpr llvm::StringLiteral kGradSuffix = ".grad";
+
+} // namespace ss
+
+#endif // SS_COMPILER_AUTODIFF_AUTODIFF_H
