@@ -15,6 +15,7 @@
 
 #include "Debug.h"
 #include "Dist/DistDialect.h"
+#include "Graph/GraphDialect.h"
 #include "Passes.h"
 #include "Plan/Primitives.h"
 
@@ -196,6 +197,15 @@ LogicalResult Scheduler::orderDevices() {
                  << "; values cross devices only through communication";
         predecessors[op].push_back(def);
       }
+      // An assign to a variable comes after every read of it on the device:
+      // a step reads the state it started with.
+      if (auto assign = dyn_cast<graph::AssignOp>(op))
+        for (Operation *other : list)
+          if (auto read = dyn_cast<graph::VariableOp>(other);
+              read && read.getSymName() == assign.getVariable())
+            for (Operation *user : read->getUsers())
+              if (user != op && deviceOf(user) == device)
+                predecessors[op].push_back(user);
       if (auto after = op->getAttrOfType<DenseI64ArrayAttr>(plan::kAfterAttr))
         for (int64_t uid : after.asArrayRef())
           if (Operation *before = byUid.lookup(uid))

@@ -790,6 +790,13 @@ struct RunArgs {
   int threads = 1;
   int warmup = 0;
   int iterations = 1;
+  bool outputDirGiven = false;
+  // Training programs.
+  int steps = 0; // 0: not given (the program's default, 1)
+  std::string data;
+  std::string checkpointDir;
+  int checkpointEvery = 0;
+  std::string resume;
 };
 
 /// Runs a program, returning its exit code (or -1 if it could not start).
@@ -929,9 +936,24 @@ int run(const RunArgs &args) {
   // The options every rank gets; `%d` in the weights path stands for the
   // rank's world rank.
   std::vector<std::string> rankArgs = {
-      "--weights",    args.dir + "/" + ss::kWeightsFilePattern,
-      "--output-dir", args.outputDir,
-      "--threads",    std::to_string(args.threads)};
+      "--weights", args.dir + "/" + ss::kWeightsFilePattern, "--threads",
+      std::to_string(args.threads)};
+  // A training run writes its last loss only when asked to.
+  bool training = args.steps > 0 || !args.data.empty() ||
+                  !args.checkpointDir.empty() || !args.resume.empty();
+  if (!training || args.outputDirGiven)
+    rankArgs.insert(rankArgs.end(), {"--output-dir", args.outputDir});
+  if (args.steps > 0)
+    rankArgs.insert(rankArgs.end(), {"--steps", std::to_string(args.steps)});
+  if (!args.data.empty())
+    rankArgs.insert(rankArgs.end(), {"--data", args.data});
+  if (!args.checkpointDir.empty())
+    rankArgs.insert(rankArgs.end(), {"--checkpoint-dir", args.checkpointDir});
+  if (args.checkpointEvery > 0)
+    rankArgs.insert(rankArgs.end(), {"--checkpoint-every",
+                                     std::to_string(args.checkpointEvery)});
+  if (!args.resume.empty())
+    rankArgs.insert(rankArgs.end(), {"--resume", args.resume});
   if (args.iterations != 1 || args.warmup != 0) {
     rankArgs.insert(rankArgs.end(),
                     {"--warmup", std::to_string(args.warmup), "--iterations",
@@ -1310,11 +1332,13 @@ int main(int argc, char **argv) {
   runCmd->add_option("--input", runArgs.inputs,
                      "Model input: NAME=FILE.npy (repeatable); every rank "
                      "reads the part of it its plan needs");
-  runCmd
-      ->add_option("--output-dir", runArgs.outputDir,
-                   "Where the output rank writes outputs (NAME.npy, with "
-                   "characters outside [A-Za-z0-9._-] replaced by _)")
-      ->capture_default_str();
+  CLI::Option *outputDirOption =
+      runCmd
+          ->add_option("--output-dir", runArgs.outputDir,
+                       "Where the output rank writes outputs (NAME.npy, with "
+                       "characters outside [A-Za-z0-9._-] replaced by _); a "
+                       "training run writes its last loss only when given")
+          ->capture_default_str();
   runCmd->add_option("--threads", runArgs.threads, "Threads per rank")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -1326,6 +1350,36 @@ int main(int argc, char **argv) {
                    "Timed steps; above 1 prints latency statistics")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+
+  const char *runTrainGroup = "Training programs (ssc compile --train)";
+  runCmd
+      ->add_option("--steps", runArgs.steps,
+                   "Train until K steps are complete in all; a resumed run "
+                   "continues its count (default 1). Rank 0 prints 'step I "
+                   "loss L R samples/s' per step")
+      ->check(CLI::PositiveNumber)
+      ->group(runTrainGroup);
+  runCmd
+      ->add_option("--data", runArgs.data,
+                   "Per-step inputs DIR/NAME.I.npy for I = 0..N-1, cycled "
+                   "(instead of repeating --input every step)")
+      ->group(runTrainGroup);
+  runCmd
+      ->add_option("--checkpoint-dir", runArgs.checkpointDir,
+                   "Write checkpoints here (DIR/step-S/: one state file per "
+                   "rank and checkpoint.json, each written atomically); "
+                   "always after the last step")
+      ->group(runTrainGroup);
+  runCmd
+      ->add_option("--checkpoint-every", runArgs.checkpointEvery,
+                   "Also checkpoint after every N steps")
+      ->check(CLI::PositiveNumber)
+      ->group(runTrainGroup);
+  runCmd
+      ->add_option("--resume", runArgs.resume,
+                   "Continue from the newest complete checkpoint in DIR "
+                   "(incomplete or corrupt ones are skipped)")
+      ->group(runTrainGroup);
 
   std::string inspectModel;
   std::vector<std::string> inspectShapes;
@@ -1344,8 +1398,10 @@ int main(int argc, char **argv) {
   }
   if (compileCmd->parsed())
     return compile(compileArgs);
-  if (runCmd->parsed())
+  if (runCmd->parsed()) {
+    runArgs.outputDirGiven = outputDirOption->count() > 0;
     return run(runArgs);
+  }
   if (inspectCmd->parsed())
     return inspect(inspectModel, inspectShapes);
   return kExitError;

@@ -1,7 +1,8 @@
-// Scalar formulas of every unary and binary operator, written once so that the
-// CPU kernels and future CUDA kernels compute the same math (only the exp /
-// erf / tanh primitives differ: vectorisable polynomials on the host, CUDA's
-// own functions on the device).
+// Scalar formulas of every unary and binary operator and of the training
+// kernels' per-element updates, written once so that the CPU kernels and
+// future CUDA kernels compute the same math (only the exp / erf / tanh
+// primitives differ: vectorisable polynomials on the host, CUDA's own
+// functions on the device).
 #ifndef SSRT_MATH_H
 #define SSRT_MATH_H
 
@@ -203,6 +204,23 @@ SSRT_HD inline float geluTanh(float x) {
   return 0.5f * x * (1.0f + tanh(inner));
 }
 
+// d/dx of exact GELU: Phi(x) + x * phi(x), phi the standard normal density.
+SSRT_HD inline float geluDerivative(float x) {
+  const float cdf = 0.5f * (1.0f + erf(x * 0.70710678118654752440f));
+  const float pdf = 0.39894228040143267794f * exp(-0.5f * x * x);
+  return cdf + x * pdf;
+}
+
+// d/dx of the tanh approximation, with u = sqrt(2/pi) (x + 0.044715 x^3):
+// 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) du/dx, in PyTorch's term order.
+SSRT_HD inline float geluTanhDerivative(float x) {
+  const float k0 = 0.79788456080286535588f, k1 = 0.044715f;
+  const float xSquared = x * x;
+  const float t = tanh(k0 * (x + k1 * xSquared * x));
+  const float du = k0 * (1.0f + 3.0f * k1 * xSquared);
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+}
+
 // --- unary, integers -------------------------------------------------------
 
 // Maps a signed integer type to its unsigned twin (no <type_traits>: the header
@@ -267,6 +285,109 @@ template <typename T> SSRT_HD inline T powInt(T a, T b) {
     b = static_cast<T>(b >> 1);
   }
   return static_cast<T>(result);
+}
+
+// --- training --------------------------------------------------------------
+//
+// Learning-rate schedules and optimizer updates, one parameter element at a
+// time. Per-step constants are computed once in double (as PyTorch does in
+// Python floats) and rounded to float; element arithmetic is float, in
+// PyTorch's operation order.
+
+// Learning-rate multipliers of the `transformers` schedules after `step`
+// completed steps: a linear warm-up from 0 over `warmup` steps, then 1
+// (constant), a linear decay to 0 at `total`, or half a cosine to 0 at
+// `total` (get_cosine_schedule_with_warmup with num_cycles = 0.5).
+SSRT_HD inline double lrWarmupFactor(int64_t step, int64_t warmup) {
+  return static_cast<double>(step) /
+         static_cast<double>(warmup > 1 ? warmup : 1);
+}
+
+SSRT_HD inline double lrConstantFactor(int64_t step, int64_t warmup) {
+  return step < warmup ? lrWarmupFactor(step, warmup) : 1.0;
+}
+
+SSRT_HD inline double lrLinearFactor(int64_t step, int64_t warmup,
+                                     int64_t total) {
+  if (step < warmup)
+    return lrWarmupFactor(step, warmup);
+  const int64_t decaySteps = total - warmup > 1 ? total - warmup : 1;
+  const double f = static_cast<double>(total - step) / decaySteps;
+  return f > 0.0 ? f : 0.0;
+}
+
+SSRT_HD inline double lrCosineFactor(int64_t step, int64_t warmup,
+                                     int64_t total) {
+  if (step < warmup)
+    return lrWarmupFactor(step, warmup);
+  const int64_t decaySteps = total - warmup > 1 ? total - warmup : 1;
+  const double progress = static_cast<double>(step - warmup) / decaySteps;
+  const double f = 0.5 * (1.0 + ::cos(3.14159265358979323846 * progress));
+  return f > 0.0 ? f : 0.0;
+}
+
+// torch.optim.SGD (dampening 0, no Nesterov) for one element:
+// g = grad * gradScale + weightDecay * param, then param -= lr * g, or with
+// momentum buf = momentum * buf + g and param -= lr * buf. A zero-initialised
+// buf reproduces PyTorch's first step (buf = g).
+SSRT_HD inline float sgdGradient(float grad, float gradScale, float param,
+                                 float weightDecay) {
+  return grad * gradScale + weightDecay * param;
+}
+
+SSRT_HD inline void sgdStep(float &param, float grad, float gradScale, float lr,
+                            float weightDecay) {
+  param = param - lr * sgdGradient(grad, gradScale, param, weightDecay);
+}
+
+SSRT_HD inline void sgdMomentumStep(float &param, float &buf, float grad,
+                                    float gradScale, float lr, float momentum,
+                                    float weightDecay) {
+  buf = momentum * buf + sgdGradient(grad, gradScale, param, weightDecay);
+  param = param - lr * buf;
+}
+
+/// The per-step float constants of one torch.optim.AdamW step.
+struct AdamwCoefficients {
+  float decay; // 1 - lr * weightDecay
+  float beta1, oneMinusBeta1;
+  float beta2, oneMinusBeta2;
+  float stepSize;            // lr / (1 - beta1^t)
+  float biasCorrection2Sqrt; // sqrt(1 - beta2^t)
+  float eps;
+};
+
+/// Coefficients for optimizer step t = step + 1 (`step` completed steps).
+SSRT_HD inline AdamwCoefficients adamwCoefficients(float lr, float beta1,
+                                                   float beta2, float eps,
+                                                   float weightDecay,
+                                                   int64_t step) {
+  const double t = static_cast<double>(step + 1);
+  const double biasCorrection1 = 1.0 - ::pow(static_cast<double>(beta1), t);
+  const double biasCorrection2 = 1.0 - ::pow(static_cast<double>(beta2), t);
+  AdamwCoefficients c;
+  c.decay = static_cast<float>(1.0 - static_cast<double>(lr) * weightDecay);
+  c.beta1 = beta1;
+  c.oneMinusBeta1 = static_cast<float>(1.0 - static_cast<double>(beta1));
+  c.beta2 = beta2;
+  c.oneMinusBeta2 = static_cast<float>(1.0 - static_cast<double>(beta2));
+  c.stepSize = static_cast<float>(lr / biasCorrection1);
+  c.biasCorrection2Sqrt = static_cast<float>(::sqrt(biasCorrection2));
+  c.eps = eps;
+  return c;
+}
+
+// torch.optim.AdamW (amsgrad off) for one element, g = grad * gradScale:
+// param *= decay; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+// param -= stepSize * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+SSRT_HD inline void adamwStep(float &param, float &m, float &v, float grad,
+                              float gradScale, const AdamwCoefficients &c) {
+  const float g = grad * gradScale;
+  param = param * c.decay;
+  m = c.beta1 * m + c.oneMinusBeta1 * g;
+  v = c.beta2 * v + c.oneMinusBeta2 * g * g;
+  const float denom = sqrt(v) / c.biasCorrection2Sqrt + c.eps;
+  param = param - c.stepSize * m / denom;
 }
 
 } // namespace math

@@ -33,7 +33,7 @@
 // SHARED-NEXT: //     all_gather group [0, 1, 2, 3] 64 bytes (id 2)
 // SHARED-NEXT: //     send to rank 0 64 bytes (id 4)
 // SHARED-NEXT: //   rank 2: groups [2, 3] (slot 0), [0, 1, 2, 3] (slot 1); peers 0
-// SHARED: void step(char *arena, const char *weights,
+// SHARED: void step(char *arena, char *weights,
 // SHARED-NEXT: const ssrt::StepContext &context) {
 // SHARED: float *x = (float *)(arena + {{[0-9]+}}); // [2, 16] float32 "x"
 // SHARED: // node "mm" (matmul) plan: rank 1: rows 2..3; rank 2: rows 4..5; rank 3: rows 6..7

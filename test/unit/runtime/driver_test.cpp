@@ -33,7 +33,7 @@ namespace {
 // It then scribbles over its inputs, as a planner reusing dead buffers may.
 int stepCount = 0;
 
-void fakeStep(char *arena, const char *weights, const StepContext &context) {
+void fakeStep(char *arena, char *weights, const StepContext &context) {
   ++stepCount;
   REQUIRE(context.worldRank == 0);
   REQUIRE(context.rank->worldRank == 0);
@@ -310,7 +310,7 @@ namespace {
 // must still be given and valid.
 std::vector<float> boxSeen;
 
-void boxStep(char *arena, const char *, const StepContext &) {
+void boxStep(char *arena, char *, const StepContext &) {
   const float *box = reinterpret_cast<const float *>(arena);
   boxSeen.assign(box, box + 2);
 }

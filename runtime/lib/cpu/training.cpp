@@ -1,0 +1,439 @@
+// Training kernels: the backward passes of softmax, layer norm, GELU and
+// gather, the learning-rate schedules and the SGD / AdamW updates. Every
+// reduction runs on one thread in a fixed order, so results are bitwise the
+// same for any thread count.
+#include "fatal_error.h"
+#include "multiversion.h"
+#include "ssrt/kernels.h"
+#include "ssrt/math.h"
+#include "strided_iteration.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ssrt {
+
+using cpu::parallelRanges;
+
+namespace {
+
+// Row sums accumulate in double (products of two floats are exact there), in
+// independent lanes so that the loops still vectorise.
+constexpr int kDoubleLanes = 8;
+
+SSRT_INLINE double sumOfDouble(const float *x, int64_t n) {
+  double lanes[kDoubleLanes] = {};
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int l = 0; l < kDoubleLanes; ++l)
+      lanes[l] += static_cast<double>(x[i + l]);
+  double total = 0.0;
+  for (int l = 0; l < kDoubleLanes; ++l)
+    total += lanes[l];
+  for (; i < n; ++i)
+    total += static_cast<double>(x[i]);
+  return total;
+}
+
+/// sum(a[i] * b[i]).
+SSRT_INLINE double dotOfDouble(const float *a, const float *b, int64_t n) {
+  double lanes[kDoubleLanes] = {};
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int l = 0; l < kDoubleLanes; ++l)
+      lanes[l] += static_cast<double>(a[i + l]) * static_cast<double>(b[i + l]);
+  double total = 0.0;
+  for (int l = 0; l < kDoubleLanes; ++l)
+    total += lanes[l];
+  for (; i < n; ++i)
+    total += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  return total;
+}
+
+/// sum((x[i] - mean)^2).
+SSRT_INLINE double squaredDeviationOfDouble(const float *x, int64_t n,
+                                            double mean) {
+  double lanes[kDoubleLanes] = {};
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int l = 0; l < kDoubleLanes; ++l) {
+      const double d = static_cast<double>(x[i + l]) - mean;
+      lanes[l] += d * d;
+    }
+  double total = 0.0;
+  for (int l = 0; l < kDoubleLanes; ++l)
+    total += lanes[l];
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    total += d * d;
+  }
+  return total;
+}
+
+/// sum(a[i] * b[i] * (x[i] - mean)).
+SSRT_INLINE double deviationDotOfDouble(const float *a, const float *b,
+                                        const float *x, int64_t n,
+                                        double mean) {
+  double lanes[kDoubleLanes] = {};
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int l = 0; l < kDoubleLanes; ++l)
+      lanes[l] += static_cast<double>(a[i + l]) *
+                  static_cast<double>(b[i + l]) *
+                  (static_cast<double>(x[i + l]) - mean);
+  double total = 0.0;
+  for (int l = 0; l < kDoubleLanes; ++l)
+    total += lanes[l];
+  for (; i < n; ++i)
+    total += static_cast<double>(a[i]) * static_cast<double>(b[i]) *
+             (static_cast<double>(x[i]) - mean);
+  return total;
+}
+
+/// Splits the flat range [begin, end) of an [outer, inner] space into
+/// per-row column ranges: calls fn(o, columnBegin, columnEnd).
+template <typename Fn>
+void forEachColumnRange(int64_t inner, int64_t begin, int64_t end, Fn fn) {
+  for (int64_t o = begin / inner; o * inner < end; ++o) {
+    const int64_t rowStart = o * inner;
+    const int64_t columnBegin = begin > rowStart ? begin - rowStart : 0;
+    const int64_t columnEnd = end < rowStart + inner ? end - rowStart : inner;
+    fn(o, columnBegin, columnEnd);
+  }
+}
+
+// --- softmax ---------------------------------------------------------------
+
+/// Softmax gradient of contiguous rows [begin, end) of length `len`.
+SSRT_MULTIVERSION
+void softmaxGradRows(const float *y, const float *dy, float *dx, int64_t len,
+                     bool logSoftmax, int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row) {
+    const float *yRow = y + row * len;
+    const float *dyRow = dy + row * len;
+    float *dxRow = dx + row * len;
+    if (logSoftmax) {
+      const double total = sumOfDouble(dyRow, len);
+      for (int64_t i = 0; i < len; ++i)
+        dxRow[i] =
+            static_cast<float>(static_cast<double>(dyRow[i]) -
+                               static_cast<double>(math::exp(yRow[i])) * total);
+    } else {
+      const double total = dotOfDouble(yRow, dyRow, len);
+      for (int64_t i = 0; i < len; ++i)
+        dxRow[i] = static_cast<float>(static_cast<double>(yRow[i]) *
+                                      (static_cast<double>(dyRow[i]) - total));
+    }
+  }
+}
+
+// Columns of a strided softmax axis are reduced this many at a time, with
+// their sums on the stack.
+constexpr int64_t kColumnChunk = 64;
+
+/// Softmax gradient along the strided axis of one [axis, inner] block, for
+/// columns [begin, end). Each column's sum runs down the axis in order, so
+/// the result does not depend on how columns are split.
+SSRT_MULTIVERSION
+void softmaxGradColumns(const float *y, const float *dy, float *dx,
+                        int64_t axis, int64_t inner, bool logSoftmax,
+                        int64_t begin, int64_t end) {
+  double sums[kColumnChunk];
+  for (int64_t chunk = begin; chunk < end; chunk += kColumnChunk) {
+    const int64_t width =
+        end - chunk < kColumnChunk ? end - chunk : kColumnChunk;
+    for (int64_t j = 0; j < width; ++j)
+      sums[j] = 0.0;
+    for (int64_t a = 0; a < axis; ++a) {
+      const float *yRow = y + a * inner + chunk;
+      const float *dyRow = dy + a * inner + chunk;
+      if (logSoftmax) {
+        for (int64_t j = 0; j < width; ++j)
+          sums[j] += static_cast<double>(dyRow[j]);
+      } else {
+        for (int64_t j = 0; j < width; ++j)
+          sums[j] +=
+              static_cast<double>(yRow[j]) * static_cast<double>(dyRow[j]);
+      }
+    }
+    for (int64_t a = 0; a < axis; ++a) {
+      const float *yRow = y + a * inner + chunk;
+      const float *dyRow = dy + a * inner + chunk;
+      float *dxRow = dx + a * inner + chunk;
+      if (logSoftmax) {
+        for (int64_t j = 0; j < width; ++j)
+          dxRow[j] = static_cast<float>(
+              static_cast<double>(dyRow[j]) -
+              static_cast<double>(math::exp(yRow[j])) * sums[j]);
+      } else {
+        for (int64_t j = 0; j < width; ++j)
+          dxRow[j] =
+              static_cast<float>(static_cast<double>(yRow[j]) *
+                                 (static_cast<double>(dyRow[j]) - sums[j]));
+      }
+    }
+  }
+}
+
+// --- layer norm ------------------------------------------------------------
+
+/// Layer-norm input gradient of rows [begin, end). Statistics and the two
+/// row means are taken in double, so that xhat keeps its precision when the
+/// row's mean is large against its spread.
+SSRT_MULTIVERSION
+void layerNormGradRows(const float *x, const float *scale, const float *dy,
+                       float *dx, int64_t inner, float epsilon, int64_t begin,
+                       int64_t end) {
+  const double n = static_cast<double>(inner);
+  for (int64_t r = begin; r < end; ++r) {
+    const float *xRow = x + r * inner;
+    const float *dyRow = dy + r * inner;
+    float *dxRow = dx + r * inner;
+    const double mean = sumOfDouble(xRow, inner) / n;
+    const double variance = squaredDeviationOfDouble(xRow, inner, mean) / n;
+    const double rstd = 1.0 / std::sqrt(variance + epsilon);
+    const double meanG = dotOfDouble(dyRow, scale, inner) / n;
+    const double meanGx =
+        rstd * deviationDotOfDouble(dyRow, scale, xRow, inner, mean) / n;
+    for (int64_t i = 0; i < inner; ++i) {
+      const double g =
+          static_cast<double>(dyRow[i]) * static_cast<double>(scale[i]);
+      const double xhat = (static_cast<double>(xRow[i]) - mean) * rstd;
+      dxRow[i] = static_cast<float>(rstd * (g - meanG - xhat * meanGx));
+    }
+  }
+}
+
+// --- GELU ------------------------------------------------------------------
+
+SSRT_MULTIVERSION
+void geluGradRange(const float *x, const float *dy, float *dx, int64_t n,
+                   bool tanhApproximation) {
+  if (tanhApproximation) {
+    for (int64_t i = 0; i < n; ++i)
+      dx[i] = dy[i] * math::geluTanhDerivative(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      dx[i] = dy[i] * math::geluDerivative(x[i]);
+  }
+}
+
+// --- gather ----------------------------------------------------------------
+
+SSRT_INLINE void accumulateRow(float *__restrict__ dst,
+                               const float *__restrict__ src, int64_t n) {
+  for (int64_t j = 0; j < n; ++j)
+    dst[j] += src[j];
+}
+
+/// Columns [cb, ce) of gatherGrad's outer row o: zeroed, then the indexed
+/// rows of dy added in index order, so that repeated indices accumulate the
+/// same way however the columns are split.
+template <typename I>
+void gatherGradColumns(const I *indices, const float *dy, float *y, int64_t o,
+                       int64_t axisSize, int64_t inner, int64_t numIndices,
+                       int64_t cb, int64_t ce) {
+  const int64_t width = ce - cb;
+  float *yBlock = y + o * axisSize * inner;
+  if (width == inner) {
+    std::memset(yBlock, 0,
+                static_cast<size_t>(axisSize * inner) * sizeof(float));
+  } else {
+    for (int64_t a = 0; a < axisSize; ++a)
+      std::memset(yBlock + a * inner + cb, 0,
+                  static_cast<size_t>(width) * sizeof(float));
+  }
+  const float *dyBlock = dy + o * numIndices * inner;
+  for (int64_t i = 0; i < numIndices; ++i) {
+    int64_t idx = static_cast<int64_t>(indices[i]);
+    if (idx < 0)
+      idx += axisSize;
+    accumulateRow(yBlock + idx * inner + cb, dyBlock + i * inner + cb, width);
+  }
+}
+
+template <typename I>
+void gatherGradTyped(const I *indices, const float *dy, float *y, int64_t outer,
+                     int64_t axisSize, int64_t inner, int64_t numIndices) {
+  // Validate first so that a bad index fails before any output is written.
+  for (int64_t i = 0; i < numIndices; ++i) {
+    const int64_t idx = static_cast<int64_t>(indices[i]);
+    if (idx < -axisSize || idx >= axisSize)
+      cpu::fatalError("GatherGrad index %lld out of range [-%lld, %lld)",
+                      static_cast<long long>(idx),
+                      static_cast<long long>(axisSize),
+                      static_cast<long long>(axisSize));
+  }
+  if (inner == 0)
+    return;
+  // Threads own (outer row, column range) pieces of y; no atomics.
+  parallelRanges(
+      outer * inner, axisSize + numIndices, [&](int64_t begin, int64_t end) {
+        forEachColumnRange(inner, begin, end,
+                           [&](int64_t o, int64_t cb, int64_t ce) {
+                             gatherGradColumns(indices, dy, y, o, axisSize,
+                                               inner, numIndices, cb, ce);
+                           });
+      });
+}
+
+// --- optimizers ------------------------------------------------------------
+//
+// The element loops update their state in place, with the distinct arrays
+// __restrict__ so that they vectorise. Outputs that are not their inputs get
+// a copy of the inputs first, a cache-sized chunk at a time, which is correct
+// for any mix of aliased and separate outputs.
+
+constexpr int64_t kOptimizerChunk = 4096;
+
+/// Copies x to y unless they are the same array.
+SSRT_INLINE void copyUnlessSame(const float *x, float *y, int64_t n) {
+  if (x != y)
+    std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float));
+}
+
+SSRT_MULTIVERSION
+void sgdInPlace(float *__restrict__ param, const float *__restrict__ grad,
+                int64_t n, float lr, float weightDecay, float gradScale) {
+  for (int64_t i = 0; i < n; ++i)
+    math::sgdStep(param[i], grad[i], gradScale, lr, weightDecay);
+}
+
+SSRT_MULTIVERSION
+void sgdMomentumInPlace(float *__restrict__ param, float *__restrict__ buf,
+                        const float *__restrict__ grad, int64_t n, float lr,
+                        float momentum, float weightDecay, float gradScale) {
+  for (int64_t i = 0; i < n; ++i)
+    math::sgdMomentumStep(param[i], buf[i], grad[i], gradScale, lr, momentum,
+                          weightDecay);
+}
+
+SSRT_MULTIVERSION
+void adamwInPlace(float *__restrict__ param, float *__restrict__ m,
+                  float *__restrict__ v, const float *__restrict__ grad,
+                  int64_t n, float gradScale, math::AdamwCoefficients c) {
+  for (int64_t i = 0; i < n; ++i)
+    math::adamwStep(param[i], m[i], v[i], grad[i], gradScale, c);
+}
+
+/// Runs body(begin, end) over [0, n) in parallel ranges cut into chunks.
+template <typename Body>
+void forEachOptimizerChunk(int64_t n, int64_t costPerItem, Body body) {
+  parallelRanges(n, costPerItem, [&](int64_t begin, int64_t end) {
+    for (int64_t chunk = begin; chunk < end; chunk += kOptimizerChunk)
+      body(chunk,
+           end - chunk < kOptimizerChunk ? end : chunk + kOptimizerChunk);
+  });
+}
+
+} // namespace
+
+void softmaxGrad(const float *y, const float *dy, float *dx, int64_t outer,
+                 int64_t axis, int64_t inner, bool logSoftmax) {
+  if (axis == 0 || inner == 0)
+    return;
+  if (inner == 1) {
+    parallelRanges(outer, axis * 8, [&](int64_t begin, int64_t end) {
+      softmaxGradRows(y, dy, dx, axis, logSoftmax, begin, end);
+    });
+    return;
+  }
+  const int64_t block = axis * inner;
+  parallelRanges(outer * inner, axis * 8, [&](int64_t begin, int64_t end) {
+    forEachColumnRange(
+        inner, begin, end, [&](int64_t o, int64_t cb, int64_t ce) {
+          softmaxGradColumns(y + o * block, dy + o * block, dx + o * block,
+                             axis, inner, logSoftmax, cb, ce);
+        });
+  });
+}
+
+void layerNormGrad(const float *x, const float *scale, const float *dy,
+                   float *dx, int64_t outer, int64_t inner, float epsilon) {
+  if (inner == 0)
+    return;
+  parallelRanges(outer, inner * 8, [&](int64_t begin, int64_t end) {
+    layerNormGradRows(x, scale, dy, dx, inner, epsilon, begin, end);
+  });
+}
+
+void geluGrad(const float *x, const float *dy, float *dx, int64_t n,
+              bool tanhApproximation) {
+  parallelRanges(n, 8, [&](int64_t begin, int64_t end) {
+    geluGradRange(x + begin, dy + begin, dx + begin, end - begin,
+                  tanhApproximation);
+  });
+}
+
+void gatherGrad(const void *indices, DType indexType, const float *dy, float *y,
+                int64_t outer, int64_t axisSize, int64_t inner,
+                int64_t numIndices) {
+  switch (indexType) {
+  case DType::I64:
+    return gatherGradTyped(static_cast<const int64_t *>(indices), dy, y, outer,
+                           axisSize, inner, numIndices);
+  case DType::I32:
+    return gatherGradTyped(static_cast<const int32_t *>(indices), dy, y, outer,
+                           axisSize, inner, numIndices);
+  default:
+    cpu::fatalError("ssrt: gatherGrad indices must be int64 or int32, got %s",
+                    dtypeName(indexType));
+  }
+}
+
+float learningRate(LrSchedule schedule, float baseLr, int64_t warmupSteps,
+                   int64_t totalSteps, int64_t step) {
+  double factor = 1.0;
+  switch (schedule) {
+  case LrSchedule::Constant:
+    factor = math::lrConstantFactor(step, warmupSteps);
+    break;
+  case LrSchedule::WarmupLinear:
+    factor = math::lrLinearFactor(step, warmupSteps, totalSteps);
+    break;
+  case LrSchedule::Cosine:
+    factor = math::lrCosineFactor(step, warmupSteps, totalSteps);
+    break;
+  default:
+    cpu::fatalError("ssrt: unknown learning-rate schedule %d",
+                    static_cast<int>(schedule));
+  }
+  return static_cast<float>(static_cast<double>(baseLr) * factor);
+}
+
+void sgdUpdate(const float *param, const float *grad, const float *buf,
+               float *paramOut, float *bufOut, int64_t n, float lr,
+               float momentum, float weightDecay, const float *gradScale) {
+  const float scale = gradScale ? *gradScale : 1.0f;
+  const bool withMomentum = momentum != 0.0f;
+  forEachOptimizerChunk(n, 2, [&](int64_t begin, int64_t end) {
+    const int64_t count = end - begin;
+    copyUnlessSame(param + begin, paramOut + begin, count);
+    if (!withMomentum) {
+      sgdInPlace(paramOut + begin, grad + begin, count, lr, weightDecay, scale);
+      return;
+    }
+    copyUnlessSame(buf + begin, bufOut + begin, count);
+    sgdMomentumInPlace(paramOut + begin, bufOut + begin, grad + begin, count,
+                       lr, momentum, weightDecay, scale);
+  });
+}
+
+void adamwUpdate(const float *param, const float *grad, const float *m,
+                 const float *v, float *paramOut, float *mOut, float *vOut,
+                 int64_t n, float lr, float beta1, float beta2, float eps,
+                 float weightDecay, int64_t step, const float *gradScale) {
+  const float scale = gradScale ? *gradScale : 1.0f;
+  const math::AdamwCoefficients c =
+      math::adamwCoefficients(lr, beta1, beta2, eps, weightDecay, step);
+  forEachOptimizerChunk(n, 8, [&](int64_t begin, int64_t end) {
+    const int64_t count = end - begin;
+    copyUnlessSame(param + begin, paramOut + begin, count);
+    copyUnlessSame(m + begin, mOut + begin, count);
+    copyUnlessSame(v + begin, vOut + begin, count);
+    adamwInPlace(paramOut + begin, mOut + begin, vOut + begin, grad + begin,
+                 count, scale, c);
+  });
+}
+
+} // namespace ssrt
