@@ -172,6 +172,25 @@ SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
 /// The ONNX node behind an op, as its location names it.
 std::string nodeName(Operation *op) { return ss::plan::nodeName(op->getLoc()); }
 
+/// The piece of its variable a read or assign names (#dist.sub), or null
+/// for the whole variable (a single-rank program).
+dist::SubTensorAttr pieceOf(Operation *op) {
+  return op->getAttrOfType<dist::SubTensorAttr>(dist::kPieceAttr);
+}
+
+/// Reads and assigns of the same variable piece share one storage.
+std::string variableStorageKey(StringRef name, dist::SubTensorAttr piece) {
+  std::string key = name.str() + "|";
+  if (piece) {
+    llvm::raw_string_ostream os(key);
+    os << piece;
+  }
+  return key;
+}
+std::string variableStorageKey(VariableOp read) {
+  return variableStorageKey(read.getSymName(), pieceOf(read));
+}
+
 /// Rank-specific data of one rank function, abstracted out of its code,
 /// and the key that is equal for functions that can share a program.
 struct RankSlots {
@@ -358,17 +377,23 @@ private:
   /// Places a variable in the weights blob once per name (every read of
   /// one variable shares its storage), returning its offset.
   int64_t variableOffset(VariableOp variable) {
-    auto it = variableOffsets.find(variable.getSymName());
+    std::string storage = variableStorageKey(variable);
+    auto it = variableOffsets.find(storage);
     if (it != variableOffsets.end())
       return it->second;
     int64_t offset =
         appendWeights(cast<DenseElementsAttr>(variable.getValue()));
-    variableOffsets[variable.getSymName()] = offset;
+    variableOffsets[storage] = offset;
     VariableRecord record;
     record.name = variable.getSymName().str();
     record.dtype = dtypeName(variable.getType().getElementType());
     record.shape.assign(variable.getType().getShape().begin(),
                         variable.getType().getShape().end());
+    if (dist::SubTensorAttr piece = pieceOf(variable))
+      record.offsets.assign(piece.getOffsets().begin(),
+                            piece.getOffsets().end());
+    else
+      record.offsets.assign(record.shape.size(), 0);
     record.weightsOffset = offset;
     out.variables.push_back(std::move(record));
     return offset;
@@ -570,9 +595,10 @@ LogicalResult Emitter::emitTrainingOp(Operation *op) {
   auto f = [](FloatAttr a) { return floatLit(a.getValueAsDouble()); };
   if (auto o = dyn_cast<AssignOp>(op)) {
     VariableOp target;
+    std::string storage = variableStorageKey(o.getVariable(), pieceOf(o));
     for (Operation &other : func.getBody().front())
       if (auto read = dyn_cast<VariableOp>(other);
-          read && read.getSymName() == o.getVariable())
+          read && variableStorageKey(read) == storage)
         target = read;
     if (!target)
       return op->emitError("emit: no read of variable '")
@@ -680,7 +706,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
                << assign.getVariable() << "' before a read of it by '"
                << nodeName(user) << "'";
     VariableOp target = variableOf(storageRoot(assign.getValue()));
-    if (target && target.getSymName() == assign.getVariable())
+    if (target && variableStorageKey(target) ==
+                      variableStorageKey(assign.getVariable(), pieceOf(assign)))
       return success(); // the update wrote the variable in place
   }
   std::string node = nodeName(op);
@@ -1282,6 +1309,7 @@ RankSlots analyzeRank(func::FuncOp func) {
     ids[func.getArgument(i)] = ids.size();
     os << "arg " << i << " " << func.getArgAttrDict(i) << "\n";
   }
+  llvm::StringMap<unsigned> storageOf;
   for (Operation &op : func.getBody().front()) {
     bool isDist = isa<dist::DistDialect>(op.getDialect());
     os << op.getName();
@@ -1296,7 +1324,7 @@ RankSlots analyzeRank(func::FuncOp func) {
         continue;
       if (isDist && (name == "device" || name == "id"))
         continue;
-      if (isa<ConstantOp>(op) && name == "value")
+      if (isa<ConstantOp, VariableOp>(op) && name == "value")
         continue; // each rank's shard holds its own values
       if (isa<dist::SliceOp>(op) && name == "offsets" &&
           isModelInput(op.getResult(0)))
@@ -1317,6 +1345,13 @@ RankSlots analyzeRank(func::FuncOp func) {
         continue;
       }
       os << " " << name << "=" << attr.getValue();
+    }
+    // Reads of one variable piece share storage: the key records which
+    // earlier read (if any) this one shares with.
+    if (auto read = dyn_cast<VariableOp>(op)) {
+      auto [it, added] =
+          storageOf.try_emplace(variableStorageKey(read), storageOf.size());
+      os << " storage=" << it->second;
     }
     os << "\n";
     for (Value result : op.getResults())

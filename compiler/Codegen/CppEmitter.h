@@ -42,6 +42,7 @@ struct VariableRecord {
   std::string name; // the variable: an initializer name, or "<name>.adam_m"
   std::string dtype;
   std::vector<int64_t> shape;   // the rank's piece
+  std::vector<int64_t> offsets; // where the piece starts in the variable
   int64_t weightsOffset = 0;    // bytes into the weights file
 };
 

@@ -12,6 +12,7 @@
 #include "Codegen/ArenaPlanner.h"
 #include "Codegen/RankFunctions.h"
 #include "Debug.h"
+#include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
 
@@ -66,13 +67,15 @@ Value inPlaceVariable(Value result) {
   }
   auto variable = operand ? operand.getDefiningOp<graph::VariableOp>()
                           : graph::VariableOp();
-  if (!variable || variable.getSymName() != assign.getVariable())
+  if (!variable || variable.getSymName() != assign.getVariable() ||
+      variable->getAttr(dist::kPieceAttr) != assign->getAttr(dist::kPieceAttr))
     return Value();
-  // Every other read of the variable must come first.
+  // Every other read of the variable's storage must come first.
   Block *block = update->getBlock();
   for (Operation &op : *block) {
     auto read = dyn_cast<graph::VariableOp>(op);
-    if (!read || read.getSymName() != variable.getSymName())
+    if (!read || read.getSymName() != variable.getSymName() ||
+        read->getAttr(dist::kPieceAttr) != variable->getAttr(dist::kPieceAttr))
       continue;
     for (Operation *user : read->getUsers()) {
       if (user == update)

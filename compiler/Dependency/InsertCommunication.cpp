@@ -30,6 +30,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <map>
 
@@ -126,6 +128,9 @@ private:
   /// A full tensor's pieces once its value parts are summed: every family
   /// of consumers moves boxes from these, so the parts are reduced once.
   llvm::DenseMap<Value, SmallVector<HeldPiece>> reducedPieces;
+  /// Per variable, per device, the distinct pieces the device holds.
+  llvm::StringMap<std::map<int64_t, llvm::SetVector<Attribute>>>
+      heldVariables;
   Key key(Value full, int64_t device, Attribute box) {
     return {full, device, box};
   }
@@ -140,6 +145,7 @@ private:
 
   LogicalResult resolveFullTensor(Value full, SmallVector<NeededPiece> needs,
                                   OpBuilder &builder);
+  LogicalResult resolveAssign(graph::AssignOp assign);
   Value fromEverywhere(Value full, int64_t device, Box box, OpBuilder &builder);
   LogicalResult fromPieces(Value full, ArrayRef<HeldPiece> held,
                            MutableArrayRef<NeededPiece> needs,
@@ -193,6 +199,29 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
       cached = builder.create<SliceOp>(
           loc, boxType(spatial, element), full, i64Attr(context, device),
           builder.getDenseI64ArrayAttr(spatial.getOffsets()));
+    value = cached;
+  } else if (auto variable = full.getDefiningOp<graph::VariableOp>()) {
+    // Each device holds its own copy of the pieces its ops read (training
+    // state lives in the rank's weights); assigns update each copy.
+    Value &cached = cache[key(full, device, spatial)];
+    if (!cached) {
+      auto dense = dyn_cast<DenseElementsAttr>(variable.getValue());
+      if (!dense) {
+        variable.emitError("cannot slice a variable whose initial value is "
+                           "not dense elements");
+        return {};
+      }
+      OpBuilder top(variable);
+      top.setInsertionPointAfter(variable);
+      auto piece = top.create<graph::VariableOp>(
+          variable.getLoc(), boxType(spatial, element),
+          variable.getSymNameAttr(),
+          sliceElements(dense, spatial.getOffsets(), spatial.getSizes()));
+      piece->setAttr(kDeviceAttr, i64Attr(context, device));
+      piece->setAttr(kPieceAttr, spatial);
+      heldVariables[variable.getSymName()][device].insert(spatial);
+      cached = piece;
+    }
     value = cached;
   } else {
     auto constant = full.getDefiningOp<graph::ConstantOp>();
@@ -478,7 +507,8 @@ LogicalResult CommunicationBuilder::resolveFullTensor(
     if (!cache.count(key(full, need.device, need.box)))
       missing.push_back(need);
 
-  if (isa<BlockArgument>(full) || full.getDefiningOp<graph::ConstantOp>()) {
+  if (isa<BlockArgument>(full) || full.getDefiningOp<graph::ConstantOp>() ||
+      full.getDefiningOp<graph::VariableOp>()) {
     for (NeededPiece &need : missing)
       cache[key(full, need.device, need.box)] =
           fromEverywhere(full, need.device, need.box, builder);
@@ -593,6 +623,10 @@ LogicalResult CommunicationBuilder::run() {
     if (failed(resolveFullTensor(family.full, family.needs, builder)))
       return failure();
   }
+  // Assigns last: only now is every copy of each variable known.
+  for (auto assign : llvm::make_early_inc_range(body.getOps<graph::AssignOp>()))
+    if (failed(resolveAssign(assign)))
+      return failure();
   // Drop the bookkeeping ops: requires first, then assembles.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
     if (isa<RequireOp>(op) && op.use_empty())
@@ -611,6 +645,31 @@ LogicalResult CommunicationBuilder::run() {
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
     if (!isCommunication(&op) && isOpTriviallyDead(&op))
       op.erase();
+  return success();
+}
+
+LogicalResult CommunicationBuilder::resolveAssign(graph::AssignOp assign) {
+  if (deviceOf(assign))
+    return success(); // already per device
+  Value full = assign.getValue();
+  auto held = heldVariables.find(assign.getVariable());
+  SmallVector<NeededPiece> needs;
+  if (held != heldVariables.end())
+    for (auto &[device, pieces] : held->second)
+      for (Attribute piece : pieces)
+        needs.push_back({device, cast<Box>(piece), {}, {}});
+  OpBuilder builder(assign);
+  if (!needs.empty() && failed(resolveFullTensor(full, needs, builder)))
+    return failure();
+  // One assign per copy, after the communication that brings its value.
+  for (NeededPiece &need : needs) {
+    auto piece = builder.create<graph::AssignOp>(
+        assign.getLoc(), assign.getVariableAttr(),
+        cache.lookup(key(full, need.device, need.box)));
+    piece->setAttr(kDeviceAttr, i64Attr(context, need.device));
+    piece->setAttr(kPieceAttr, need.box);
+  }
+  assign.erase();
   return success();
 }
 

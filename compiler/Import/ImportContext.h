@@ -276,8 +276,17 @@ public:
   MLIRContext &ctx() { return context; }
 
 private:
+  /// A float initializer of rank >= 1: a parameter when training.
+  static bool isParameter(Value v) {
+    auto c = v.getDefiningOp<ConstantOp>();
+    return c && c->hasAttr(kInitializerAttr) &&
+           c.getType().getElementType().isF32() && c.getType().getRank() > 0;
+  }
+
   Results foldOrKeep(Operation *op) {
     SmallVector<OpFoldResult> folded;
+    if (options.keepParameters && llvm::any_of(op->getOperands(), isParameter))
+      return Results(op->getResults().begin(), op->getResults().end());
     if (op->getNumResults() == 0 || failed(op->fold(folded)) || folded.empty())
       return Results(op->getResults().begin(), op->getResults().end());
     Results results;

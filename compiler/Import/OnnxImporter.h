@@ -34,6 +34,10 @@ struct ImportOptions {
   /// Inputs bound to fixed values: they become constants (so shape operands
   /// fed from them fold) and are no longer program inputs.
   std::map<std::string, FrozenInput> frozenInputs;
+  /// For training: ops that read a float initializer of rank >= 1 (a
+  /// parameter) are kept rather than folded into a constant, so that the
+  /// parameter stays a tensor of its own that training can update.
+  bool keepParameters = false;
 };
 
 /// Why an import failed; the CLI maps this to its exit code.

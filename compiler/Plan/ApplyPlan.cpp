@@ -79,8 +79,8 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
     if (failed(policy)) {
       emitError(module.getLoc())
           << "bad --plan '" << plan
-          << "': expected comma-separated dp=N and tp=N, "
-             "e.g. dp=2,tp=2";
+          << "': expected comma-separated dp=N, tp=N and zero=S (S "
+             "in 0..2), e.g. dp=2,tp=2";
       return signalPassFailure();
     }
     PlanFile file;
@@ -152,6 +152,10 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       dpAlgo = planDataParallel(func, ops, policy->dp);
     if (policy->tp > 1)
       tpAlgo = planMegatronTensorParallel(func, ops, policy->tp);
+    if (policy->zero > 0 && policy->dp > 1)
+      for (auto [op, algo] :
+           planZeroOptimizer(ops, policy->dp, tpAlgo, policy->tp))
+        dpAlgo[op] = algo;
 
     for (Operation *op : ops) {
       if (isPlaced(op))

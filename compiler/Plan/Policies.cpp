@@ -29,18 +29,22 @@ std::string PolicySpec::str() const {
     text += "dp=" + std::to_string(dp);
   if (tp > 1)
     text += (text.empty() ? "" : ",") + std::string("tp=") + std::to_string(tp);
+  if (zero > 0)
+    text +=
+        (text.empty() ? "" : ",") + std::string("zero=") + std::to_string(zero);
   return text;
 }
 
 FailureOr<PolicySpec> ss::plan::parsePolicy(StringRef text) {
   PolicySpec spec;
-  bool seenDp = false, seenTp = false;
+  bool seenDp = false, seenTp = false, seenZero = false;
   SmallVector<StringRef> parts;
   text.split(parts, ',', -1, /*KeepEmpty=*/false);
   for (StringRef part : parts) {
     auto [key, value] = part.trim().split('=');
     int64_t degree;
-    if (value.getAsInteger(10, degree) || degree < 1)
+    if (value.getAsInteger(10, degree) || degree < (key == "zero" ? 0 : 1) ||
+        (key == "zero" && degree > 2))
       return failure();
     if (key == "dp" && !seenDp) {
       spec.dp = degree;
@@ -48,6 +52,9 @@ FailureOr<PolicySpec> ss::plan::parsePolicy(StringRef text) {
     } else if (key == "tp" && !seenTp) {
       spec.tp = degree;
       seenTp = true;
+    } else if (key == "zero" && !seenZero) {
+      spec.zero = degree;
+      seenZero = true;
     } else {
       return failure();
     }
@@ -100,9 +107,42 @@ void carryResults(Operation *op, const graph::DimAnnotation &annotation,
       }
 }
 
-bool isConstant(Value value) {
+/// A weight: a constant, or a trainable parameter (variable).
+bool isWeight(Value value) {
   Operation *def = value.getDefiningOp();
-  return def && def->hasTrait<OpTrait::ConstantLike>();
+  return def && (def->hasTrait<OpTrait::ConstantLike>() ||
+                 isa<graph::VariableOp>(def));
+}
+
+bool isVariable(Value value) {
+  return value.getDefiningOp<graph::VariableOp>() != nullptr;
+}
+
+bool isOptimizerUpdate(Operation *op) {
+  return isa<graph::SgdUpdateOp, graph::AdamwUpdateOp>(op);
+}
+
+/// Records on the parameters `op` reads the dims labelled `label`: the
+/// backward ops and the optimizer update that read the same parameter then
+/// split it the same way (DESIGN.md: a transformation of a forward op
+/// applies consistently to its backward ops).
+template <typename Sources>
+void carryVariables(Operation *op, const graph::DimAnnotation &annotation,
+                    StringRef label, CarryMap &carry, Sources &sources,
+                    ArrayRef<Operation *> feeding) {
+  for (unsigned i = 0; i < op->getNumOperands() && i < annotation.inputs.size();
+       ++i) {
+    Value full = fullOperand(op, i);
+    if (!isVariable(full) || carry.count(full))
+      continue;
+    for (auto [d, dim] : llvm::enumerate(annotation.inputs[i]))
+      if (dim.head().kind != graph::DimLabel::Broadcast &&
+          dim.head().name == label) {
+        carry[full] = d;
+        sources[full].insert(feeding.begin(), feeding.end());
+        break;
+      }
+  }
 }
 
 } // namespace
@@ -133,14 +173,20 @@ ss::plan::planDataParallel(func::FuncOp func, ArrayRef<Operation *> ops,
       if (it == carry.end() || i >= annotation->inputs.size())
         continue;
       const graph::DimLabel &label = annotation->inputLabel(i, it->second);
-      if (label.kind != graph::DimLabel::Spatial)
+      bool reduced = label.kind == graph::DimLabel::Reduced;
+      if (label.kind != graph::DimLabel::Spatial && !reduced)
         continue;
-      PartitionAlgo algo = PartitionAlgo::splitDim(i, it->second, degree);
+      // A reduction over the batch leaves partial sums, which carry no
+      // batch dim on.
+      PartitionAlgo algo =
+          reduced ? PartitionAlgo::splitReduction(i, it->second, degree)
+                  : PartitionAlgo::splitDim(i, it->second, degree);
       std::string why;
       if (failed(checkTrans(op, algo, why)))
         continue;
       decisions[op] = algo;
-      carryResults(op, *annotation, label.name, carry);
+      if (!reduced)
+        carryResults(op, *annotation, label.name, carry);
       break;
     }
   }
@@ -151,11 +197,11 @@ namespace {
 
 bool isLinear(Operation *op) { return isa<graph::MatMulOp, graph::GemmOp>(op); }
 
-/// The column-parallel split of a linear op: its constant weight's dim
+/// The column-parallel split of a linear op: its weight's dim
 /// whose label is spatial and kept in the result.
 std::optional<PartitionAlgo> columnSplit(Operation *op, int64_t degree) {
   if (!isLinear(op) || op->getNumOperands() < 2 ||
-      !isConstant(fullOperand(op, 1)) || isConstant(fullOperand(op, 0)))
+      !isWeight(fullOperand(op, 1)) || isWeight(fullOperand(op, 0)))
     return std::nullopt;
   std::optional<graph::DimAnnotation> annotation = annotationOf(op);
   if (!annotation || annotation->inputs.size() < 2)
@@ -222,6 +268,7 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planMegatronTensorParallel(
         carryResults(op, *annotation, label.name, carry);
         for (unsigned r = 0; r < op->getNumResults(); ++r)
           sources[fullResult(op, r)].insert(op);
+        carryVariables(op, *annotation, label.name, carry, sources, {op});
         continue;
       }
       // Every carried operand must carry the same label.
@@ -253,6 +300,8 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planMegatronTensorParallel(
             for (unsigned r = 0; r < op->getNumResults(); ++r)
               sources[fullResult(op, r)].insert(feeding.begin(), feeding.end());
           }
+          carryVariables(op, *annotation, label->name, carry, sources,
+                         feeding.getArrayRef());
         }
       }
       if (!ok) {
@@ -272,4 +321,35 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planMegatronTensorParallel(
     for (Operation *op : leaking)
       columns.erase(op);
   }
+}
+
+llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planZeroOptimizer(
+    ArrayRef<Operation *> ops, int64_t dp,
+    const llvm::DenseMap<Operation *, PartitionAlgo> &tp, int64_t tpDegree) {
+  llvm::DenseMap<Operation *, PartitionAlgo> decisions;
+  for (Operation *op : ops) {
+    if (!isOptimizerUpdate(op))
+      continue;
+    auto shape = cast<RankedTensorType>(op->getOperand(0).getType()).getShape();
+    auto tpAlgo = tp.find(op);
+    for (auto [d, size] : llvm::enumerate(shape)) {
+      int64_t local = size;
+      if (tpAlgo != tp.end() &&
+          tpAlgo->second.kind == PartitionAlgo::SplitDim &&
+          tpAlgo->second.dim == static_cast<int64_t>(d))
+        local = size % tpDegree == 0 ? size / tpDegree : 0;
+      PartitionAlgo algo = PartitionAlgo::splitDim(0, d, dp);
+      std::string why;
+      if (local == 0 || local % dp != 0 || failed(checkTrans(op, algo, why)))
+        continue;
+      decisions[op] = algo;
+      break;
+    }
+    SS_DEBUG(DEBUG_TYPE, dbgs << "zero: '" << nodeName(op) << "' "
+                              << (decisions.count(op)
+                                      ? decisions[op].str()
+                                      : std::string("stays replicated"))
+                              << "\n");
+  }
+  return decisions;
 }

@@ -36,8 +36,11 @@ std::string PartitionAlgo::str() const {
 }
 
 bool ss::plan::isPlannable(Operation *op) {
+  // Training state is held where its readers need it, and an assign
+  // updates every copy: the dependency pass places both.
   return isa<graph::GraphDialect>(op->getDialect()) &&
-         !op->hasTrait<OpTrait::ConstantLike>();
+         !op->hasTrait<OpTrait::ConstantLike>() &&
+         !isa<graph::VariableOp, graph::AssignOp>(op);
 }
 
 bool ss::plan::isSubOp(Operation *op) { return op->hasAttr(kOriginAttr); }

@@ -82,9 +82,10 @@ mlir::LogicalResult opAssign(mlir::Operation *op, int64_t device);
 /// both. Checked and enforced by the dist-schedule pass.
 void opOrder(mlir::Operation *before, mlir::Operation *after);
 
-/// True for ops a plan decides on: graph ops other than constants, whether
-/// original or sub-ops. Constants and model inputs are available on every
-/// device and are never placed.
+/// True for ops a plan decides on: graph ops other than constants,
+/// variables and assigns, whether original or sub-ops. Constants and model
+/// inputs are available on every device and are never placed; variables
+/// are held wherever their readers run, and assigns update every copy.
 bool isPlannable(mlir::Operation *op);
 
 /// True when `op` is already a sub-op (reads through dist.require).

@@ -37,6 +37,11 @@ constexpr llvm::StringLiteral kOutputDeviceAttr = "dist.output_device";
 /// on the module.
 constexpr llvm::StringLiteral kPlanAttr = "dist.plan";
 
+/// On a device's `graph.variable` read and `graph.assign`: the piece
+/// (#dist.sub) of the variable the device holds. A device keeps one copy of
+/// each distinct piece its ops read; assigns update each.
+constexpr llvm::StringLiteral kPieceAttr = "dist.piece";
+
 /// The device an op runs on: `dist.device` on graph ops, the `device`
 /// attribute of dist ops. None for unassigned ops and for constants, which
 /// every device can materialize.

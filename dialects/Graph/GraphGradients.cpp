@@ -519,7 +519,8 @@ LogicalResult ReduceMaxOp::buildGradients(OpBuilder &builder,
                                           ArrayRef<Value> resultGrads,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &operandGrads) {
-  // The gradient goes to every element equal to the maximum.
+  // Elements equal to the maximum share its gradient evenly (as
+  // torch.amax does), so ties do not multiply it.
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();
@@ -527,8 +528,9 @@ LogicalResult ReduceMaxOp::buildGradients(OpBuilder &builder,
   Value x = getInput();
   Value mask = g.toFloat(
       g.equal(x, expandReduced(g, getOutput(), x, getAxes())));
-  operandGrads[0] =
-      g.mul(mask, expandReduced(g, onlyGrad(resultGrads), x, getAxes()));
+  Value ties = g.reduceSum(mask, getAxes(), getKeepdims());
+  Value share = g.div(onlyGrad(resultGrads), ties);
+  operandGrads[0] = g.mul(mask, expandReduced(g, share, x, getAxes()));
   return success();
 }
 

@@ -464,6 +464,7 @@ int compile(CompileArgs args) {
     entry = entryStage(*module);
   } else {
     ss::ImportOptions options;
+    options.keepParameters = args.train.enabled;
     if (!parseInputShapes(args.inputShapes, options.inputShapes) ||
         !parseFrozenInputs(args.frozenInputs, options.frozenInputs))
       return kExitError;
@@ -480,11 +481,10 @@ int compile(CompileArgs args) {
   bool parallel = args.worldSize > 1 || !args.plan.empty() ||
                   !args.planFile.empty() || !args.pluginPipeline.empty();
   bool alreadyPartitioned = entry > stageIndex("plan");
-  if (train.enabled && (parallel || alreadyPartitioned)) {
-    printError("--train compiles a single-rank training step so far; "
-               "partitioning a training step (--plan, --plan-file, "
-               "--world-size) is not supported yet");
-    return kExitUnsupported;
+  if (train.enabled && alreadyPartitioned) {
+    printError("--train applies to a model or graph IR, not to '" +
+               args.model + "', which is already partitioned");
+    return kExitError;
   }
   if (alreadyPartitioned) {
     if (!args.plan.empty() || !args.planFile.empty() ||

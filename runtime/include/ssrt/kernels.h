@@ -214,7 +214,8 @@ void resize(const float *x, float *y, const int64_t *inShape,
 // Backward kernels of ops whose gradient is not a composition of forward ops,
 // and the optimizer updates. Optimizer kernels are elementwise: their outputs
 // may alias the matching inputs (param/paramOut, m/mOut, ...), which lets a
-// program update its state in place.
+// program update its state in place. Every kernel here gives bitwise the same
+// result for any thread count (no reduction order depends on it).
 
 /// Gradient of softmax along the middle axis of [outer, axis, inner], given
 /// the op's output y: dx = y * (dy - sum(dy * y)); for log-softmax (y is the
@@ -236,8 +237,8 @@ void geluGrad(const float *x, const float *dy, float *dx, int64_t n,
 /// y = 0, then y[o, index[i], :] += dy[o, i, :] for the numIndices flattened
 /// indices (int64 or int32, negatives count from the end). Out-of-range
 /// indices abort with a message.
-void gatherGrad(const void *indices, DType indexType, const float *dy,
-                float *y, int64_t outer, int64_t axisSize, int64_t inner,
+void gatherGrad(const void *indices, DType indexType, const float *dy, float *y,
+                int64_t outer, int64_t axisSize, int64_t inner,
                 int64_t numIndices);
 
 enum class LrSchedule : int32_t { Constant, WarmupLinear, Cosine };
@@ -245,7 +246,8 @@ enum class LrSchedule : int32_t { Constant, WarmupLinear, Cosine };
 /// The learning rate of the optimizer step that follows `step` completed
 /// steps, as the `transformers` schedules define it: a linear warm-up from 0
 /// over `warmupSteps`, then constant, linear decay to 0 at `totalSteps`, or
-/// half a cosine to 0 at `totalSteps`.
+/// half a cosine to 0 at `totalSteps` (which, as in `transformers`, rises
+/// again past it).
 float learningRate(LrSchedule schedule, float baseLr, int64_t warmupSteps,
                    int64_t totalSteps, int64_t step);
 

@@ -379,7 +379,8 @@ SSRT_HD inline AdamwCoefficients adamwCoefficients(float lr, float beta1,
 
 // torch.optim.AdamW (amsgrad off) for one element, g = grad * gradScale:
 // param *= decay; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
-// param -= stepSize * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// param -= stepSize * m / (sqrt(v) / sqrt(1 - beta2^t) + eps). (PyTorch
+// updates m with a lerp, which can round differently in the last bit.)
 SSRT_HD inline void adamwStep(float &param, float &m, float &v, float grad,
                               float gradScale, const AdamwCoefficients &c) {
   const float g = grad * gradScale;

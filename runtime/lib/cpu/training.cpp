@@ -279,12 +279,13 @@ void gatherGradTyped(const I *indices, const float *dy, float *y, int64_t outer,
 
 // --- optimizers ------------------------------------------------------------
 //
-// The element loops update their state in place, with the distinct arrays
-// __restrict__ so that they vectorise. Outputs that are not their inputs get
-// a copy of the inputs first, a cache-sized chunk at a time, which is correct
-// for any mix of aliased and separate outputs.
+// Each update has two loops, both with __restrict__ on their distinct arrays
+// so that they vectorise: one in place (outputs are the inputs, the way
+// programs keep optimizer state) and one for outputs separate from all
+// inputs. A mix of the two copies the separate outputs' inputs over first, a
+// cache-sized chunk at a time, and runs in place.
 
-constexpr int64_t kOptimizerChunk = 4096;
+constexpr int64_t kOptimizerChunk = 1024;
 
 /// Copies x to y unless they are the same array.
 SSRT_INLINE void copyUnlessSame(const float *x, float *y, int64_t n) {
@@ -300,12 +301,38 @@ void sgdInPlace(float *__restrict__ param, const float *__restrict__ grad,
 }
 
 SSRT_MULTIVERSION
+void sgdSeparate(const float *__restrict__ param,
+                 const float *__restrict__ grad, float *__restrict__ paramOut,
+                 int64_t n, float lr, float weightDecay, float gradScale) {
+  for (int64_t i = 0; i < n; ++i) {
+    float p = param[i];
+    math::sgdStep(p, grad[i], gradScale, lr, weightDecay);
+    paramOut[i] = p;
+  }
+}
+
+SSRT_MULTIVERSION
 void sgdMomentumInPlace(float *__restrict__ param, float *__restrict__ buf,
                         const float *__restrict__ grad, int64_t n, float lr,
                         float momentum, float weightDecay, float gradScale) {
   for (int64_t i = 0; i < n; ++i)
     math::sgdMomentumStep(param[i], buf[i], grad[i], gradScale, lr, momentum,
                           weightDecay);
+}
+
+SSRT_MULTIVERSION
+void sgdMomentumSeparate(const float *__restrict__ param,
+                         const float *__restrict__ grad,
+                         const float *__restrict__ buf,
+                         float *__restrict__ paramOut,
+                         float *__restrict__ bufOut, int64_t n, float lr,
+                         float momentum, float weightDecay, float gradScale) {
+  for (int64_t i = 0; i < n; ++i) {
+    float p = param[i], b = buf[i];
+    math::sgdMomentumStep(p, b, grad[i], gradScale, lr, momentum, weightDecay);
+    paramOut[i] = p;
+    bufOut[i] = b;
+  }
 }
 
 SSRT_MULTIVERSION
@@ -316,14 +343,26 @@ void adamwInPlace(float *__restrict__ param, float *__restrict__ m,
     math::adamwStep(param[i], m[i], v[i], grad[i], gradScale, c);
 }
 
-/// Runs body(begin, end) over [0, n) in parallel ranges cut into chunks.
+SSRT_MULTIVERSION
+void adamwSeparate(const float *__restrict__ param,
+                   const float *__restrict__ grad, const float *__restrict__ m,
+                   const float *__restrict__ v, float *__restrict__ paramOut,
+                   float *__restrict__ mOut, float *__restrict__ vOut,
+                   int64_t n, float gradScale, math::AdamwCoefficients c) {
+  for (int64_t i = 0; i < n; ++i) {
+    float p = param[i], mi = m[i], vi = v[i];
+    math::adamwStep(p, mi, vi, grad[i], gradScale, c);
+    paramOut[i] = p;
+    mOut[i] = mi;
+    vOut[i] = vi;
+  }
+}
+
+/// Calls body(begin, end) over chunks of [begin, end).
 template <typename Body>
-void forEachOptimizerChunk(int64_t n, int64_t costPerItem, Body body) {
-  parallelRanges(n, costPerItem, [&](int64_t begin, int64_t end) {
-    for (int64_t chunk = begin; chunk < end; chunk += kOptimizerChunk)
-      body(chunk,
-           end - chunk < kOptimizerChunk ? end : chunk + kOptimizerChunk);
-  });
+void forEachOptimizerChunk(int64_t begin, int64_t end, Body body) {
+  for (int64_t chunk = begin; chunk < end; chunk += kOptimizerChunk)
+    body(chunk, end - chunk < kOptimizerChunk ? end : chunk + kOptimizerChunk);
 }
 
 } // namespace
@@ -405,17 +444,31 @@ void sgdUpdate(const float *param, const float *grad, const float *buf,
                float *paramOut, float *bufOut, int64_t n, float lr,
                float momentum, float weightDecay, const float *gradScale) {
   const float scale = gradScale ? *gradScale : 1.0f;
-  const bool withMomentum = momentum != 0.0f;
-  forEachOptimizerChunk(n, 2, [&](int64_t begin, int64_t end) {
-    const int64_t count = end - begin;
-    copyUnlessSame(param + begin, paramOut + begin, count);
-    if (!withMomentum) {
-      sgdInPlace(paramOut + begin, grad + begin, count, lr, weightDecay, scale);
+  if (momentum == 0.0f) {
+    parallelRanges(n, 2, [&](int64_t begin, int64_t end) {
+      if (paramOut == param)
+        sgdInPlace(paramOut + begin, grad + begin, end - begin, lr, weightDecay,
+                   scale);
+      else
+        sgdSeparate(param + begin, grad + begin, paramOut + begin, end - begin,
+                    lr, weightDecay, scale);
+    });
+    return;
+  }
+  const bool separate = paramOut != param && bufOut != buf;
+  parallelRanges(n, 2, [&](int64_t begin, int64_t end) {
+    if (separate) {
+      sgdMomentumSeparate(param + begin, grad + begin, buf + begin,
+                          paramOut + begin, bufOut + begin, end - begin, lr,
+                          momentum, weightDecay, scale);
       return;
     }
-    copyUnlessSame(buf + begin, bufOut + begin, count);
-    sgdMomentumInPlace(paramOut + begin, bufOut + begin, grad + begin, count,
-                       lr, momentum, weightDecay, scale);
+    forEachOptimizerChunk(begin, end, [&](int64_t cb, int64_t ce) {
+      copyUnlessSame(param + cb, paramOut + cb, ce - cb);
+      copyUnlessSame(buf + cb, bufOut + cb, ce - cb);
+      sgdMomentumInPlace(paramOut + cb, bufOut + cb, grad + cb, ce - cb, lr,
+                         momentum, weightDecay, scale);
+    });
   });
 }
 
@@ -426,13 +479,21 @@ void adamwUpdate(const float *param, const float *grad, const float *m,
   const float scale = gradScale ? *gradScale : 1.0f;
   const math::AdamwCoefficients c =
       math::adamwCoefficients(lr, beta1, beta2, eps, weightDecay, step);
-  forEachOptimizerChunk(n, 8, [&](int64_t begin, int64_t end) {
-    const int64_t count = end - begin;
-    copyUnlessSame(param + begin, paramOut + begin, count);
-    copyUnlessSame(m + begin, mOut + begin, count);
-    copyUnlessSame(v + begin, vOut + begin, count);
-    adamwInPlace(paramOut + begin, mOut + begin, vOut + begin, grad + begin,
-                 count, scale, c);
+  const bool separate = paramOut != param && mOut != m && vOut != v;
+  parallelRanges(n, 8, [&](int64_t begin, int64_t end) {
+    if (separate) {
+      adamwSeparate(param + begin, grad + begin, m + begin, v + begin,
+                    paramOut + begin, mOut + begin, vOut + begin, end - begin,
+                    scale, c);
+      return;
+    }
+    forEachOptimizerChunk(begin, end, [&](int64_t cb, int64_t ce) {
+      copyUnlessSame(param + cb, paramOut + cb, ce - cb);
+      copyUnlessSame(m + cb, mOut + cb, ce - cb);
+      copyUnlessSame(v + cb, vOut + cb, ce - cb);
+      adamwInPlace(paramOut + cb, mOut + cb, vOut + cb, grad + cb, ce - cb,
+                   scale, c);
+    });
   });
 }
 

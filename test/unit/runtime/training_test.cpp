@@ -549,25 +549,36 @@ TEST_CASE("adamwUpdate matches PyTorch AdamW over three steps", "[training]") {
   }
 }
 
-TEST_CASE("adamwUpdate with only the parameter updated in place",
-          "[training]") {
-  // A mix of aliased and separate outputs must match the separate update.
+TEST_CASE("optimizers with only the parameter updated in place", "[training]") {
+  // A mix of aliased and separate outputs must match the separate update;
+  // the size crosses the kernels' chunks.
   const int64_t n = 10000;
   auto param0 = randomFloats(n, 171, -2, 2);
   auto grad = randomFloats(n, 172);
-  auto m = randomFloats(n, 173, -0.1f, 0.1f);
-  auto v = randomFloats(n, 174, 0.0f, 0.01f);
-  std::vector<float> param = param0, mOut(n), vOut(n);
-  std::vector<float> wantParam(n), wantM(n), wantV(n);
-  adamwUpdate(param0.data(), grad.data(), m.data(), v.data(), wantParam.data(),
-              wantM.data(), wantV.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f,
-              4, nullptr);
-  adamwUpdate(param.data(), grad.data(), m.data(), v.data(), param.data(),
-              mOut.data(), vOut.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 4,
-              nullptr);
-  CHECK(bitwiseEqual(param, wantParam));
-  CHECK(bitwiseEqual(mOut, wantM));
-  CHECK(bitwiseEqual(vOut, wantV));
+  auto state1 = randomFloats(n, 173, -0.1f, 0.1f);
+  auto state2 = randomFloats(n, 174, 0.0f, 0.01f);
+  SECTION("sgdUpdate") {
+    std::vector<float> param = param0, bufOut(n), wantParam(n), wantBuf(n);
+    sgdUpdate(param0.data(), grad.data(), state1.data(), wantParam.data(),
+              wantBuf.data(), n, 0.1f, 0.9f, 0.01f, nullptr);
+    sgdUpdate(param.data(), grad.data(), state1.data(), param.data(),
+              bufOut.data(), n, 0.1f, 0.9f, 0.01f, nullptr);
+    CHECK(bitwiseEqual(param, wantParam));
+    CHECK(bitwiseEqual(bufOut, wantBuf));
+  }
+  SECTION("adamwUpdate") {
+    std::vector<float> param = param0, mOut(n), vOut(n);
+    std::vector<float> wantParam(n), wantM(n), wantV(n);
+    adamwUpdate(param0.data(), grad.data(), state1.data(), state2.data(),
+                wantParam.data(), wantM.data(), wantV.data(), n, 1e-3f, 0.9f,
+                0.999f, 1e-8f, 0.01f, 4, nullptr);
+    adamwUpdate(param.data(), grad.data(), state1.data(), state2.data(),
+                param.data(), mOut.data(), vOut.data(), n, 1e-3f, 0.9f, 0.999f,
+                1e-8f, 0.01f, 4, nullptr);
+    CHECK(bitwiseEqual(param, wantParam));
+    CHECK(bitwiseEqual(mOut, wantM));
+    CHECK(bitwiseEqual(vOut, wantV));
+  }
 }
 
 // --- determinism
