@@ -128,9 +128,14 @@ private:
   /// A full tensor's pieces once its value parts are summed: every family
   /// of consumers moves boxes from these, so the parts are reduced once.
   llvm::DenseMap<Value, SmallVector<HeldPiece>> reducedPieces;
-  /// Per variable, per device, the distinct pieces the device holds.
+  /// Per variable, per device: the largest pieces its ops read (planned
+  /// before anything is materialized), and the pieces actually held.
+  llvm::StringMap<std::map<int64_t, SmallVector<Attribute>>> variableHomes;
   llvm::StringMap<std::map<int64_t, llvm::SetVector<Attribute>>>
       heldVariables;
+  std::map<std::tuple<std::string, int64_t, const void *>, Value>
+      variablePieces;
+  void planVariableHomes(ArrayRef<std::pair<Value, NeededPiece>> reads);
   Key key(Value full, int64_t device, Attribute box) {
     return {full, device, box};
   }
@@ -201,10 +206,24 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
           builder.getDenseI64ArrayAttr(spatial.getOffsets()));
     value = cached;
   } else if (auto variable = full.getDefiningOp<graph::VariableOp>()) {
-    // Each device holds its own copy of the pieces its ops read (training
-    // state lives in the rank's weights); assigns update each copy.
-    Value &cached = cache[key(full, device, spatial)];
-    if (!cached) {
+    // Each device holds its own copy of the largest pieces its ops read
+    // (training state lives in the rank's weights); smaller reads slice
+    // them, and assigns update each copy.
+    StringRef name = variable.getSymName();
+    Box home;
+    for (Attribute candidate : variableHomes[name][device])
+      if (cast<Box>(candidate).containsBox(spatial)) {
+        home = cast<Box>(candidate);
+        break;
+      }
+    if (!home) {
+      variable.emitError("no piece of variable '")
+          << name << "' on device " << device << " holds " << spatial;
+      return {};
+    }
+    Value &piece = variablePieces[{name.str(), device,
+                                   home.getAsOpaquePointer()}];
+    if (!piece) {
       auto dense = dyn_cast<DenseElementsAttr>(variable.getValue());
       if (!dense) {
         variable.emitError("cannot slice a variable whose initial value is "
@@ -213,15 +232,17 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
       }
       OpBuilder top(variable);
       top.setInsertionPointAfter(variable);
-      auto piece = top.create<graph::VariableOp>(
-          variable.getLoc(), boxType(spatial, element),
-          variable.getSymNameAttr(),
-          sliceElements(dense, spatial.getOffsets(), spatial.getSizes()));
-      piece->setAttr(kDeviceAttr, i64Attr(context, device));
-      piece->setAttr(kPieceAttr, spatial);
-      heldVariables[variable.getSymName()][device].insert(spatial);
-      cached = piece;
+      auto read = top.create<graph::VariableOp>(
+          variable.getLoc(), boxType(home, element), variable.getSymNameAttr(),
+          sliceElements(dense, home.getOffsets(), home.getSizes()));
+      read->setAttr(kDeviceAttr, i64Attr(context, device));
+      read->setAttr(kPieceAttr, home);
+      heldVariables[name][device].insert(home);
+      piece = read;
     }
+    Value &cached = cache[key(full, device, spatial)];
+    if (!cached)
+      cached = localExtract(piece, home, spatial, device, builder, loc);
     value = cached;
   } else {
     auto constant = full.getDefiningOp<graph::ConstantOp>();
@@ -616,6 +637,13 @@ LogicalResult CommunicationBuilder::run() {
     }
   }
 
+  SmallVector<std::pair<Value, NeededPiece>> variableReads;
+  for (auto &[key, family] : families)
+    if (family.full.getDefiningOp<graph::VariableOp>())
+      for (NeededPiece &need : family.needs)
+        variableReads.push_back({family.full, need});
+  planVariableHomes(variableReads);
+
   // Families in block order of their first consumer, so a reused piece is
   // always defined before its later users.
   for (auto &[key, family] : families) {
@@ -646,6 +674,29 @@ LogicalResult CommunicationBuilder::run() {
     if (!isCommunication(&op) && isOpTriviallyDead(&op))
       op.erase();
   return success();
+}
+
+void CommunicationBuilder::planVariableHomes(
+    ArrayRef<std::pair<Value, NeededPiece>> reads) {
+  llvm::StringMap<std::map<int64_t, SmallVector<Box>>> boxes;
+  for (auto &[full, need] : reads) {
+    auto variable = full.getDefiningOp<graph::VariableOp>();
+    boxes[variable.getSymName()][need.device].push_back(spatialPart(need.box));
+  }
+  // A device keeps the boxes no other box of it contains (largest first,
+  // so equal boxes keep one copy).
+  for (auto &[name, perDevice] : boxes)
+    for (auto &[device, list] : perDevice) {
+      llvm::stable_sort(list, [](Box a, Box b) {
+        return a.getNumElements() > b.getNumElements();
+      });
+      SmallVector<Attribute> &homes = variableHomes[name][device];
+      for (Box box : list)
+        if (llvm::none_of(homes, [&](Attribute home) {
+              return cast<Box>(home).containsBox(box);
+            }))
+          homes.push_back(box);
+    }
 }
 
 LogicalResult CommunicationBuilder::resolveAssign(graph::AssignOp assign) {

@@ -103,9 +103,17 @@ public:
       return grad;
     size_t offset = full.size() - shape.size();
     SmallVector<int64_t> axes;
+    bool onlyLeading = true;
     for (size_t d = 0; d < full.size(); ++d)
-      if (d < offset || (shape[d - offset] == 1 && full[d] != 1))
+      if (d < offset || (shape[d - offset] == 1 && full[d] != 1)) {
         axes.push_back(d);
+        onlyLeading &= d < offset;
+      }
+    // Summing the leading dims away yields the shape itself: a data-parallel
+    // plan keeps the partial sums (a bias gradient) up to the optimizer,
+    // where a reshape in between would need them whole.
+    if (onlyLeading)
+      return reduceSum(grad, axes, /*keepdims=*/false);
     return reshape(reduceSum(grad, axes, /*keepdims=*/true), shape);
   }
 

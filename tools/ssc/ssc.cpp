@@ -12,6 +12,8 @@
 #include "Debug.h"
 #include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
+#include "Autodiff/Autodiff.h"
+#include "Import/OnnxExport.h"
 #include "Import/OnnxImporter.h"
 #include "Passes.h"
 
@@ -34,6 +36,7 @@
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "ssrt/checkpoint.h"
 #include "ssrt/npy.h"
 #include "ssrt/weights.h"
 
@@ -739,6 +742,14 @@ int compile(CompileArgs args) {
     for (const auto &offsets : rank.inputOffsets)
       boxes.push_back(llvm::json::Array(offsets));
     const ss::ProgramArtifacts &program = plan.programs[rank.program];
+    llvm::json::Array variables;
+    for (const ss::VariableRecord &v : rank.variables)
+      variables.push_back(
+          llvm::json::Object{{"name", v.name},
+                             {"dtype", v.dtype},
+                             {"shape", llvm::json::Array(v.shape)},
+                             {"offsets", llvm::json::Array(v.offsets)},
+                             {"weights_offset", v.weightsOffset}});
     ranks.push_back(llvm::json::Object{
         {"rank", rank.rank},
         {"program", program.name},
@@ -749,7 +760,8 @@ int compile(CompileArgs args) {
          llvm::utohexstr(rank.weightsChecksum, /*LowerCase=*/true, 16)},
         {"arena_bytes", rank.arenaBytes},
         {"input_offsets", std::move(boxes)},
-        {"collectives", std::move(collectives)}});
+        {"collectives", std::move(collectives)},
+        {"variables", std::move(variables)}});
   }
   llvm::json::Object manifest{
       {"model", modelName},
@@ -759,6 +771,7 @@ int compile(CompileArgs args) {
       {"output_rank", plan.outputRank},
       {"plan", plan.plan},
       {"plan_fingerprint", emitOptions.planFingerprint},
+      {"training", train.enabled},
       {"arena_bytes", maxArena},
       {"groups", std::move(groups)},
       {"programs", std::move(programs)},
@@ -1047,6 +1060,210 @@ int64_t estimateFlops(Operation *op) {
   if (isa<ss::graph::ConstantOp, ss::graph::ReshapeOp>(op))
     return 0;
   return outElems;
+}
+
+//===----------------------------------------------------------------------===//
+// ssc export
+//===----------------------------------------------------------------------===//
+
+struct ExportArgs {
+  std::string dir;
+  std::string checkpoint;
+  std::string output;
+  std::string model; // default: the model the directory was compiled from
+};
+
+bool isOptimizerState(llvm::StringRef name) {
+  return name.ends_with(ss::kAdamMSuffix) || name.ends_with(ss::kAdamVSuffix) ||
+         name.ends_with(ss::kMomentumSuffix);
+}
+
+/// Merges every rank's pieces of the trained parameters from the newest
+/// complete checkpoint in (or at) args.checkpoint into a copy of the model.
+int exportModel(const ExportArgs &args) {
+  std::string manifestPath = args.dir + "/manifest.json";
+  auto buffer = llvm::MemoryBuffer::getFile(manifestPath);
+  if (!buffer) {
+    printError("'" + args.dir +
+               "' is not a compiled program (no manifest.json)");
+    return kExitError;
+  }
+  auto parsed = llvm::json::parse((*buffer)->getBuffer());
+  const llvm::json::Object *manifest = parsed ? parsed->getAsObject() : nullptr;
+  if (!manifest) {
+    if (!parsed)
+      llvm::consumeError(parsed.takeError());
+    printError("'" + manifestPath + "' is not valid JSON");
+    return kExitError;
+  }
+  if (!manifest->getBoolean("training").value_or(false)) {
+    printError("'" + args.dir +
+               "' is not a training program (compile with --train)");
+    return kExitError;
+  }
+  std::string model = args.model;
+  if (model.empty())
+    if (auto source = manifest->getString("source_model"))
+      model = source->str();
+  int64_t worldSize = manifest->getInteger("world_size").value_or(0);
+  std::string fingerprint =
+      manifest->getString("plan_fingerprint").value_or("").str();
+  const llvm::json::Array *ranks = manifest->getArray("ranks");
+  if (!ranks || worldSize < 1 ||
+      static_cast<int64_t>(ranks->size()) != worldSize) {
+    printError("'" + manifestPath + "' lists no rank table for its world");
+    return kExitError;
+  }
+
+  // The checkpoint: a step directory itself, or the newest complete one.
+  std::vector<std::string> candidates;
+  if (llvm::sys::fs::exists(args.checkpoint + "/" +
+                            ssrt::kCheckpointManifestFile)) {
+    candidates.push_back(args.checkpoint);
+  } else {
+    std::vector<int64_t> steps;
+    std::string error;
+    if (!ssrt::listCheckpointSteps(args.checkpoint, steps, error)) {
+      printError(error);
+      return kExitError;
+    }
+    for (int64_t step : steps)
+      candidates.push_back(ssrt::checkpointStepDir(args.checkpoint, step));
+  }
+  std::vector<std::vector<char>> payloads(worldSize);
+  std::string chosen, lastError = "no checkpoint found";
+  int64_t chosenStep = 0;
+  for (const std::string &stepDir : candidates) {
+    ssrt::CheckpointManifest checkpoint;
+    if (!ssrt::readCheckpointManifest(stepDir, checkpoint, lastError))
+      continue;
+    if (checkpoint.plan != fingerprint ||
+        checkpoint.worldSize != worldSize) {
+      lastError = stepDir + " was written by another compilation (plan " +
+                  checkpoint.plan + ")";
+      continue;
+    }
+    bool complete = true;
+    for (int64_t r = 0; r < worldSize && complete; ++r) {
+      const llvm::json::Object *rank = (*ranks)[r].getAsObject();
+      int64_t bytes = rank ? rank->getInteger("weights_bytes").value_or(-1) : -1;
+      payloads[r].assign(static_cast<size_t>(std::max<int64_t>(bytes, 0)), 0);
+      ssrt::CheckpointKey key{checkpoint.step, static_cast<int>(r),
+                              static_cast<int>(worldSize), bytes, fingerprint};
+      complete = ssrt::readCheckpointState(
+          stepDir + "/" + ssrt::checkpointStateFile(r), key, payloads[r].data(),
+          lastError);
+    }
+    if (complete) {
+      chosen = stepDir;
+      chosenStep = checkpoint.step;
+      break;
+    }
+  }
+  if (chosen.empty()) {
+    printError("no complete checkpoint in '" + args.checkpoint + "': " +
+               lastError);
+    return kExitError;
+  }
+
+  // Pieces into full tensors; replicas must agree.
+  struct Merged {
+    ss::FloatTensor tensor;
+    std::vector<int8_t> written;
+  };
+  std::map<std::string, Merged> merged;
+  std::map<std::string, std::vector<std::tuple<int64_t, std::vector<int64_t>,
+                                               std::vector<int64_t>, int64_t>>>
+      pieces; // name -> (rank, offsets, shape, weights offset)
+  for (int64_t r = 0; r < worldSize; ++r) {
+    const llvm::json::Array *vars =
+        (*ranks)[r].getAsObject()->getArray("variables");
+    if (!vars)
+      continue;
+    for (const llvm::json::Value &v : *vars) {
+      const llvm::json::Object *var = v.getAsObject();
+      std::string name = var->getString("name").value_or("").str();
+      if (isOptimizerState(name))
+        continue;
+      std::vector<int64_t> offsets, shape;
+      for (const llvm::json::Value &x : *var->getArray("offsets"))
+        offsets.push_back(x.getAsInteger().value_or(0));
+      for (const llvm::json::Value &x : *var->getArray("shape"))
+        shape.push_back(x.getAsInteger().value_or(0));
+      pieces[name].push_back(
+          {r, offsets, shape, var->getInteger("weights_offset").value_or(0)});
+    }
+  }
+  if (pieces.empty()) {
+    printError("'" + manifestPath + "' records no trained parameters");
+    return kExitError;
+  }
+  for (auto &[name, list] : pieces) {
+    Merged &m = merged[name];
+    size_t rank = std::get<1>(list.front()).size();
+    m.tensor.shape.assign(rank, 0);
+    for (auto &[r, offsets, shape, at] : list)
+      for (size_t d = 0; d < rank; ++d)
+        m.tensor.shape[d] = std::max(m.tensor.shape[d], offsets[d] + shape[d]);
+    int64_t total = 1;
+    for (int64_t size : m.tensor.shape)
+      total *= size;
+    m.tensor.values.assign(total, 0.0f);
+    m.written.assign(total, 0);
+    std::vector<int64_t> strides(rank, 1);
+    for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * m.tensor.shape[d + 1];
+    for (auto &[r, offsets, shape, at] : list) {
+      int64_t count = 1;
+      for (int64_t size : shape)
+        count *= size;
+      const std::vector<char> &payload = payloads[r];
+      if (at < 0 ||
+          at + count * static_cast<int64_t>(sizeof(float)) >
+              static_cast<int64_t>(payload.size())) {
+        printError("variable '" + name + "' of rank " + std::to_string(r) +
+                   " lies outside its state");
+        return kExitError;
+      }
+      const float *source = reinterpret_cast<const float *>(payload.data() + at);
+      std::vector<int64_t> index(rank, 0);
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t flat = 0;
+        for (size_t d = 0; d < rank; ++d)
+          flat += (offsets[d] + index[d]) * strides[d];
+        if (m.written[flat] && m.tensor.values[flat] != source[i]) {
+          printError("ranks hold different values of '" + name +
+                     "' (rank " + std::to_string(r) +
+                     " disagrees with an earlier rank); the checkpoint is "
+                     "inconsistent");
+          return kExitError;
+        }
+        m.tensor.values[flat] = source[i];
+        m.written[flat] = 1;
+        for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+          if (++index[d] < shape[d])
+            break;
+          index[d] = 0;
+        }
+      }
+    }
+    if (std::count(m.written.begin(), m.written.end(), 0) != 0) {
+      printError("the ranks' pieces of '" + name + "' do not cover it");
+      return kExitError;
+    }
+  }
+  std::map<std::string, ss::FloatTensor> weights;
+  for (auto &[name, m] : merged)
+    weights[name] = std::move(m.tensor);
+  std::string error;
+  if (!ss::writeModelWithWeights(model, args.output, weights, error)) {
+    printError(error);
+    return kExitError;
+  }
+  llvm::outs() << "exported " << weights.size() << " trained parameters from "
+               << chosen << " (step " << chosenStep << ") into "
+               << args.output << "\n";
+  return kExitOk;
 }
 
 int inspect(const std::string &model,
@@ -1381,6 +1598,25 @@ int main(int argc, char **argv) {
                    "(incomplete or corrupt ones are skipped)")
       ->group(runTrainGroup);
 
+  ExportArgs exportArgs;
+  auto *exportCmd = app.add_subcommand(
+      "export", "Write the model a training program was compiled from, with "
+                "the trained parameters of a checkpoint merged from every "
+                "rank's pieces");
+  exportCmd->add_option("dir", exportArgs.dir,
+                        "A directory made by ssc compile --train")
+      ->required();
+  exportCmd
+      ->add_option("--checkpoint", exportArgs.checkpoint,
+                   "A --checkpoint-dir of ssc run (its newest complete "
+                   "checkpoint is used) or one step-S directory in it")
+      ->required();
+  exportCmd->add_option("-o,--output", exportArgs.output, "The ONNX file to write")
+      ->required();
+  exportCmd->add_option("--model", exportArgs.model,
+                        "The original model (default: the one recorded in "
+                        "manifest.json)");
+
   std::string inspectModel;
   std::vector<std::string> inspectShapes;
   auto *inspectCmd = app.add_subcommand(
@@ -1402,6 +1638,8 @@ int main(int argc, char **argv) {
     runArgs.outputDirGiven = outputDirOption->count() > 0;
     return run(runArgs);
   }
+  if (exportCmd->parsed())
+    return exportModel(exportArgs);
   if (inspectCmd->parsed())
     return inspect(inspectModel, inspectShapes);
   return kExitError;
