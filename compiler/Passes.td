@@ -148,6 +148,24 @@ def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
   ];
 }
 
+def TrainRecompute : Pass<"train-recompute", "mlir::ModuleOp"> {
+  let summary = "Recompute groups of forward ops in the backward pass";
+  let description = [{
+    Activation checkpointing. Each group names forward ops by a node-name
+    glob (`*attn*`) or an inclusive range in program order (`FIRST..LAST`,
+    node names). Values a group computes that backward ops read are not
+    kept from the forward pass: the group's ops that produce them are
+    cloned just before the first backward op that needs one, from the
+    group's inputs, and the backward ops read the clones. Each group is
+    recomputed separately, so one layer per group keeps a single layer's
+    activations alive at a time. Runs after train-autodiff.
+  }];
+  let options = [
+    ListOption<"groups", "groups", "std::string",
+               "one group of ops per entry: GLOB or FIRST..LAST">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Codegen
 //===----------------------------------------------------------------------===//

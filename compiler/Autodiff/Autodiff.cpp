@@ -284,6 +284,22 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
         continue;
       VariableOp param = reads.lookup(name);
       Location loc = param.getLoc();
+      // Without clipping, which needs every gradient first, a parameter is
+      // updated as soon as its gradient is complete and nothing reads it
+      // any more: its gradient buffer is freed there, not at the end.
+      if (!gradScale) {
+        Operation *last = grad.getDefiningOp();
+        for (Operation &op : body)
+          if (auto read = dyn_cast<VariableOp>(op);
+              read && read.getSymName() == name)
+            for (Operation *user : read->getUsers())
+              if (!last || last->isBeforeInBlock(user))
+                last = user;
+        if (last)
+          b.setInsertionPointAfter(last);
+        else
+          b.setInsertionPoint(ret);
+      }
       if (optimizer == "sgd") {
         Value buffer;
         if (momentum != 0) {

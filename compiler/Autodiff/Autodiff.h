@@ -14,6 +14,8 @@ namespace ss {
 
 /// Marks an op the autodiff pass built for the backward pass.
 inline constexpr llvm::StringLiteral kBackwardAttr = "ss.backward";
+/// Marks a forward op cloned into the backward pass by train-recompute.
+inline constexpr llvm::StringLiteral kRecomputeAttr = "ss.recompute";
 
 /// Optimizer state variables are named after their parameter.
 inline constexpr llvm::StringLiteral kAdamMSuffix = ".adam_m";

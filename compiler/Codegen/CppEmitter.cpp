@@ -1693,6 +1693,12 @@ LogicalResult emitCppPrograms(ModuleOp module, const EmitOptions &options,
       rank.inputOffsets = std::move(body.inputOffsets);
       rank.communication = std::move(body.communication);
       rank.variables = std::move(body.variables);
+      if (auto peak = funcs[r]->getAttrOfType<DenseI64ArrayAttr>(kPeakLiveAttr);
+          peak && peak.size() == 3) {
+        rank.peakLiveBytes = peak[0];
+        rank.peakActivationBytes = peak[1];
+        rank.peakBackwardBytes = peak[2];
+      }
       if (r != program.ranks.front()) {
         if (rank.weightsBytes != program.weightsBytes)
           return funcs[r].emitError("emit: rank ")

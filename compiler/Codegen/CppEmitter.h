@@ -63,6 +63,9 @@ struct RankArtifacts {
   std::vector<std::vector<int64_t>> inputOffsets; // box offsets per input
   std::vector<CommunicationRecord> communication;
   std::vector<VariableRecord> variables;
+  /// Arena bytes live at the plan's peak step: all, forward activations,
+  /// and the backward pass's (gradients, optimizer temporaries).
+  int64_t peakLiveBytes = 0, peakActivationBytes = 0, peakBackwardBytes = 0;
 };
 
 /// One C++ source and the ranks that run it.

@@ -10,6 +10,7 @@
 
 #include "Codegen/MemoryPlan.h"
 #include "Codegen/ArenaPlanner.h"
+#include "Autodiff/Autodiff.h"
 #include "Codegen/RankFunctions.h"
 #include "Debug.h"
 #include "Dist/DistDialect.h"
@@ -20,6 +21,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+
+#include <map>
 
 #define DEBUG_TYPE "graph-plan-memory"
 
@@ -168,6 +171,44 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
       }
     }
 
+    // Which buffers belong to the backward pass (the autodiff pass marks
+    // its ops; communication and updates of backward values follow them).
+    llvm::DenseSet<Value> backward;
+    for (Operation &op : body) {
+      bool isBackward = op.hasAttr(kBackwardAttr) ||
+                        isa<graph::SgdUpdateOp, graph::AdamwUpdateOp>(op);
+      if (!isBackward && isa<dist::DistDialect>(op.getDialect()))
+        isBackward = llvm::any_of(op.getOperands(), [&](Value operand) {
+          return backward.contains(storageRoot(operand));
+        });
+      if (isBackward)
+        for (Value result : op.getResults())
+          backward.insert(result);
+    }
+    std::vector<bool> isBackwardBuffer(requests.size(), false);
+    for (auto &[root, index] : bufferOf)
+      isBackwardBuffer[index] = backward.contains(root);
+    // Live bytes per step (a sweep over buffer starts and ends); the peak
+    // step's split by pass.
+    std::map<int64_t, std::pair<int64_t, int64_t>> change; // step -> delta
+    for (size_t i = 0; i < requests.size(); ++i) {
+      int64_t bytes = requests[i].bytes;
+      int64_t back = isBackwardBuffer[i] ? bytes : 0;
+      change[requests[i].firstUse].first += bytes;
+      change[requests[i].firstUse].second += back;
+      change[requests[i].lastUse + 1].first -= bytes;
+      change[requests[i].lastUse + 1].second -= back;
+    }
+    int64_t peakTotal = 0, peakBackward = 0, total = 0, back = 0;
+    for (auto &[step, delta] : change) {
+      total += delta.first;
+      back += delta.second;
+      if (total > peakTotal) {
+        peakTotal = total;
+        peakBackward = back;
+      }
+    }
+
     ArenaPlan plan = planArena(requests, alignment);
     SS_DEBUG(DEBUG_TYPE, dbgs << func.getName() << ": " << requests.size()
                               << " buffers, arena " << plan.totalBytes
@@ -198,6 +239,9 @@ struct GraphPlanMemory : impl::GraphPlanMemoryBase<GraphPlanMemory> {
     func->setAttr(kInputOffsetsAttr, b.getDenseI64ArrayAttr(inputOffsets));
     func->setAttr(kOutputOffsetsAttr, b.getDenseI64ArrayAttr(outputOffsets));
     func->setAttr(kArenaBytesAttr, b.getI64IntegerAttr(plan.totalBytes));
+    func->setAttr(kPeakLiveAttr,
+                  b.getDenseI64ArrayAttr(
+                      {peakTotal, peakTotal - peakBackward, peakBackward}));
     return success();
   }
 };

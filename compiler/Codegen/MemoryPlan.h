@@ -19,6 +19,10 @@ inline constexpr const char *kOffsetsAttr = "ss.offsets";
 inline constexpr const char *kArenaBytesAttr = "ss.arena_bytes";
 inline constexpr const char *kInputOffsetsAttr = "ss.input_offsets";
 inline constexpr const char *kOutputOffsetsAttr = "ss.output_offsets";
+/// Function attribute: bytes live in the arena at the step where the most
+/// are, as [total, forward activations, backward (gradients and other
+/// values of the backward pass and optimizer)].
+inline constexpr const char *kPeakLiveAttr = "ss.peak_live_bytes";
 
 /// Follows view ops (reshape) to the value that owns the storage.
 mlir::Value storageRoot(mlir::Value value);

@@ -182,7 +182,7 @@ def Graph_GemmOp : Graph_Op<"gemm", [Graph_Differentiable]> {
 }
 
 class Graph_ConvLikeOp<string mnemonic, string summaryText>
-    : Graph_Op<mnemonic> {
+    : Graph_Op<mnemonic, [Graph_Differentiable]> {
   let summary = summaryText;
   let description = [{
     Explicit padding: `pads` holds all begin values then all end values,
@@ -263,7 +263,7 @@ def Graph_LogSoftmaxOp
 // Pooling and reductions
 //===----------------------------------------------------------------------===//
 
-def Graph_MaxPoolOp : Graph_Op<"max_pool"> {
+def Graph_MaxPoolOp : Graph_Op<"max_pool", [Graph_Differentiable]> {
   let summary = "N-d max pooling with explicit pads";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$kernel,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
@@ -273,7 +273,7 @@ def Graph_MaxPoolOp : Graph_Op<"max_pool"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def Graph_AvgPoolOp : Graph_Op<"avg_pool"> {
+def Graph_AvgPoolOp : Graph_Op<"avg_pool", [Graph_Differentiable]> {
   let summary = "N-d average pooling with explicit pads";
   let arguments = (ins Graph_Tensor:$input, DenseI64ArrayAttr:$kernel,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
@@ -384,7 +384,8 @@ def Graph_PadOp : Graph_Op<"pad", [Graph_Differentiable]> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def Graph_ResizeOp : Graph_Op<"resize", [], Graph_RestatesShape> {
+def Graph_ResizeOp : Graph_Op<"resize", [Graph_Differentiable],
+                               Graph_RestatesShape> {
   let summary = "Nearest or N-linear resize to a static size";
   let description = [{
     `sizes` is the result shape and `scales` the per-dimension scale used to
@@ -487,6 +488,86 @@ def Graph_GatherGradOp
     $indices `,` $grad attr-dict `:` type($indices) `,` type($grad) `->`
     type($output)
   }];
+}
+
+def Graph_ConvFilterGradOp
+    : Graph_GradOp<"conv_filter_grad", "Filter gradient of conv"> {
+  let description = [{
+    The gradient of `conv(input, filter)` with respect to a filter of
+    spatial size `kernel`, given the gradient `grad` of the conv's result:
+    `result[o, c, k...] = sum over n and grad positions p of
+    grad[n, o, p...] * input[n, g * C/group + c, p * strides - pads_begin +
+    k * dilations]` (0 in the padding), where g is o's group. The result is
+    [grad channels, input channels / group, kernel...]. `strides`, `pads`
+    (all begins, then all ends), `dilations` and `group` are the conv's, and
+    must give grad's spatial sizes from input's. The input gradient of conv
+    is a conv_transpose, and both gradients of conv_transpose are a conv
+    and this op, so no other convolution gradient op is needed.
+  }];
+  let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$grad,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   I64Attr:$group);
+  let assemblyFormat = [{
+    $input `,` $grad attr-dict `:` type($input) `,` type($grad) `->`
+    type($output)
+  }];
+}
+
+def Graph_MaxPoolGradOp
+    : Graph_GradOp<"max_pool_grad", "Input gradient of max_pool"> {
+  let description = [{
+    Zero, then each element of `grad` (the gradient of max_pool's result)
+    added at the first maximum of its window in `input`, in row-major window
+    order and skipping the padding, as PyTorch does for ties. Attributes
+    are the max_pool's; they must give grad's shape from input's.
+  }];
+  let arguments = (ins Graph_Tensor:$input, Graph_Tensor:$grad,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
+  let assemblyFormat = [{
+    $input `,` $grad attr-dict `:` type($input) `,` type($grad) `->`
+    type($output)
+  }];
+}
+
+def Graph_AvgPoolGradOp
+    : Graph_GradOp<"avg_pool_grad", "Input gradient of avg_pool"> {
+  let description = [{
+    Zero, then each element of `grad` (the gradient of avg_pool's result)
+    divided by its window's count, as avg_pool counts it, and added to every
+    input element of the window. The result is [N, C] of grad followed by
+    `input_spatial_shape`, the pooled input's spatial sizes. Other
+    attributes are the avg_pool's; they must give grad's spatial sizes from
+    `input_spatial_shape`.
+  }];
+  let arguments = (ins Graph_Tensor:$grad,
+                   DenseI64ArrayAttr:$input_spatial_shape,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads,
+                   DefaultValuedAttr<BoolAttr, "false">:$count_include_pad,
+                   DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
+  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($output)";
+}
+
+def Graph_ResizeGradOp
+    : Graph_Op<"resize_grad", [], Graph_RestatesShape> {
+  let summary = "Input gradient of resize";
+  let description = [{
+    The transpose of resize's interpolation: zero, then each element of
+    `grad` (the gradient of resize's result) added to the input elements
+    its output read (one for "nearest", the two neighbours per interpolated
+    dim for "linear"), times their weights. `sizes` is the result shape
+    (the resize input's); `scales` and the modes are the resize's, with
+    grad's shape as its result shape.
+  }];
+  let arguments = (ins Graph_Tensor:$grad, DenseI64ArrayAttr:$sizes,
+                   DenseF32ArrayAttr:$scales, StrAttr:$mode,
+                   StrAttr:$coordinate_transformation_mode,
+                   StrAttr:$nearest_mode);
+  let results = (outs Graph_Tensor:$output);
+  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($output)";
 }
 
 defvar Graph_OptimizerDescription = [{

@@ -232,6 +232,7 @@ struct TrainArgs {
   int64_t warmupSteps = 0;
   int64_t totalSteps = 0;
   double clipGradNorm = 0;
+  std::vector<std::string> recompute;
 };
 
 struct CompileArgs {
@@ -329,6 +330,28 @@ void removeStaleRankFiles(const std::string &dir, const ss::EmittedPlan &plan) {
     llvm::sys::fs::remove(path);
 }
 
+/// A rank's weights file by what it holds.
+struct MemoryBreakdown {
+  int64_t parameters = 0, optimizerState = 0, otherWeights = 0;
+};
+
+bool isOptimizerState(llvm::StringRef name) {
+  return name.ends_with(ss::kAdamMSuffix) || name.ends_with(ss::kAdamVSuffix) ||
+         name.ends_with(ss::kMomentumSuffix);
+}
+
+MemoryBreakdown memoryBreakdown(const ss::RankArtifacts &rank) {
+  MemoryBreakdown m;
+  for (const ss::VariableRecord &v : rank.variables) {
+    int64_t bytes = 4;
+    for (int64_t size : v.shape)
+      bytes *= size;
+    (isOptimizerState(v.name) ? m.optimizerState : m.parameters) += bytes;
+  }
+  m.otherWeights = rank.weightsBytes - m.parameters - m.optimizerState;
+  return m;
+}
+
 void printCompileReport(const ss::EmittedPlan &plan,
                         const std::string &modelName, const CompileArgs &args) {
   auto &os = llvm::outs();
@@ -351,6 +374,14 @@ void printCompileReport(const ss::EmittedPlan &plan,
       os << "none\n";
     else
       os << rank.communication.size() << " per step\n";
+    if (args.train.enabled) {
+      MemoryBreakdown m = memoryBreakdown(rank);
+      os << "    memory: parameters " << m.parameters << ", optimizer state "
+         << m.optimizerState << ", other weights " << m.otherWeights
+         << "; arena peak " << rank.arenaBytes << " (live at the peak: "
+         << "activations " << rank.peakActivationBytes << ", gradients "
+         << rank.peakBackwardBytes << ") bytes\n";
+    }
     for (const ss::CommunicationRecord &c : rank.communication) {
       std::string with =
           c.kind == "send"   ? "to rank " + std::to_string(c.group[1])
@@ -608,6 +639,11 @@ int compile(CompileArgs args) {
     autodiff.totalSteps = train.totalSteps;
     autodiff.clipNorm = train.clipGradNorm;
     pm.addPass(ss::createTrainAutodiff(autodiff));
+    if (!train.recompute.empty()) {
+      ss::TrainRecomputeOptions recompute;
+      recompute.groups = train.recompute;
+      pm.addPass(ss::createTrainRecompute(recompute));
+    }
     pm.addPass(ss::createGraphFoldConstants());
   }
   if (runs("plan")) {
@@ -761,7 +797,16 @@ int compile(CompileArgs args) {
         {"arena_bytes", rank.arenaBytes},
         {"input_offsets", std::move(boxes)},
         {"collectives", std::move(collectives)},
-        {"variables", std::move(variables)}});
+        {"variables", std::move(variables)},
+        {"memory",
+         llvm::json::Object{
+             {"parameters", memoryBreakdown(rank).parameters},
+             {"optimizer_state", memoryBreakdown(rank).optimizerState},
+             {"other_weights", memoryBreakdown(rank).otherWeights},
+             {"arena", rank.arenaBytes},
+             {"peak_live", rank.peakLiveBytes},
+             {"peak_activations", rank.peakActivationBytes},
+             {"peak_gradients", rank.peakBackwardBytes}}}});
   }
   llvm::json::Object manifest{
       {"model", modelName},
@@ -1072,11 +1117,6 @@ struct ExportArgs {
   std::string output;
   std::string model; // default: the model the directory was compiled from
 };
-
-bool isOptimizerState(llvm::StringRef name) {
-  return name.ends_with(ss::kAdamMSuffix) || name.ends_with(ss::kAdamVSuffix) ||
-         name.ends_with(ss::kMomentumSuffix);
-}
 
 /// Merges every rank's pieces of the trained parameters from the newest
 /// complete checkpoint in (or at) args.checkpoint into a copy of the model.
@@ -1532,6 +1572,15 @@ int main(int argc, char **argv) {
                    "(0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--recompute", train.recompute,
+                   "Recompute a group of forward ops in the backward pass "
+                   "instead of keeping their activations (activation "
+                   "checkpointing): a node-name glob, or FIRST..LAST, a "
+                   "range of nodes in program order (repeatable; one group "
+                   "each, e.g. one per layer)")
       ->needs(trainFlag)
       ->group(trainGroup);
   compileCmd->add_flag("-q,--quiet", compileArgs.quiet,

@@ -89,7 +89,7 @@
 // MANIFEST-NEXT: "kind": "all_reduce"
 // MANIFEST: "rank": 3,
 // MANIFEST-NEXT: "source": "rank1.cpp",
-// MANIFEST-NEXT: "weights": "rank3.weights",
+// MANIFEST: "weights": "rank3.weights",
 // MANIFEST: "world_size": 4
 
 // CMAKE: find_package(MPI REQUIRED COMPONENTS C)
