@@ -125,7 +125,11 @@ def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
     norm, the optimizer update (`graph.sgd_update` or `graph.adamw_update`,
     with its state as new variables) and `graph.assign`s of the new values.
     `optimizer=none` instead returns each gradient as a result named
-    "<variable>.grad" after the loss, and updates nothing.
+    "<variable>.grad" after the loss, and updates nothing. With
+    `microbatches=M`, the forward ops that depend on the batch (dim 0 of
+    the inputs) run once per microbatch, each followed by its backward
+    pass; the loss is the mean of the microbatch losses and gradients add
+    up before the one optimizer update.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", "\"adamw\"",
@@ -145,6 +149,9 @@ def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
            "steps at which warmup-linear and cosine reach 0">,
     Option<"clipNorm", "clip-norm", "double", "0",
            "clip gradients to this global L2 norm (0: no clipping)">,
+    Option<"microbatches", "microbatches", "int64_t", "1",
+           "gradient accumulation: split the batch into this many "
+           "microbatches, each with its forward and backward pass">,
   ];
 }
 

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "Graph/DimAnnotation.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
@@ -94,8 +96,10 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     return success();
   }
 
-  /// Builds the backward graph before the return and records each
-  /// variable's gradient in `variableGrads`.
+  /// Builds the backward graph and records each variable's gradient in
+  /// `variableGrads`. With microbatches, the batch-dependent forward ops are
+  /// cloned once per microbatch, each clone followed by its own backward
+  /// pass, and the gradients add up over microbatches.
   LogicalResult differentiate() {
     Block &body = func.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -104,15 +108,40 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
       return func.emitError("train-autodiff needs a function returning one "
                             "float32 scalar, the loss (run "
                             "train-append-loss first)");
-    Value loss = ret.getOperand(0);
     SmallVector<Operation *> forward;
     for (Operation &op : body.without_terminator())
       forward.push_back(&op);
 
+    // Per backward sweep: the ops it covers (program order), the loss it
+    // starts from with its seed, and where its ops go.
+    struct Sweep {
+      SmallVector<Operation *> ops;
+      Value loss;
+      double seed = 1.0;
+    };
+    SmallVector<Sweep> sweeps;
+    SmallVector<Operation *> shared;
+    if (microbatches > 1) {
+      FailureOr<SmallVector<SmallVector<Operation *>>> pieces =
+          splitMicrobatches(forward, ret, shared);
+      if (failed(pieces))
+        return failure();
+      for (SmallVector<Operation *> &ops : *pieces) {
+        Value loss = ops.back()->getResult(0);
+        sweeps.push_back({std::move(ops), loss, 1.0 / microbatches});
+      }
+    } else {
+      sweeps.push_back({forward, ret.getOperand(0), 1.0});
+    }
+    Value loss = ret.getOperand(0);
+
     // A value needs a gradient when it depends on a variable and the loss
     // depends on it.
+    SmallVector<Operation *> all;
+    for (Operation &op : body.without_terminator())
+      all.push_back(&op);
     llvm::DenseSet<Value> active, useful;
-    for (Operation *op : forward) {
+    for (Operation *op : all) {
       if (isa<VariableOp>(op)) {
         active.insert(op->getResult(0));
         continue;
@@ -124,7 +153,7 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
             active.insert(result);
     }
     useful.insert(loss);
-    for (Operation *op : llvm::reverse(forward))
+    for (Operation *op : llvm::reverse(all))
       if (llvm::any_of(op->getResults(),
                        [&](Value v) { return useful.contains(v); }))
         for (Value operand : op->getOperands())
@@ -132,16 +161,81 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     auto needsGrad = [&](Value v) {
       return active.contains(v) && useful.contains(v) && isFloatTensor(v);
     };
-
-    OpBuilder b(ret);
-    Operation *lastForward = ret->getPrevNode();
-    llvm::DenseMap<Value, Value> grads;
     if (!needsGrad(loss))
       return func.emitError("the loss does not depend on any trainable "
                             "parameter");
-    grads[loss] = scalarConstant(b, NameLoc::get(b.getStringAttr("loss")), 1);
 
-    for (Operation *op : llvm::reverse(forward)) {
+    // Gradients of values outside a sweep (parameters, ops every
+    // microbatch shares) add up here.
+    llvm::DenseMap<Value, Value> outer;
+    OpBuilder b(ret);
+    Location lossLoc = NameLoc::get(b.getStringAttr("loss"));
+    for (auto [index, sweep] : llvm::enumerate(sweeps)) {
+      // Each microbatch's backward pass follows its forward ops.
+      if (index + 1 < sweeps.size())
+        b.setInsertionPoint(sweeps[index + 1].ops.front());
+      else
+        b.setInsertionPoint(ret);
+      llvm::DenseMap<Value, Value> grads;
+      grads[sweep.loss] = markBackward(scalarConstant(b, lossLoc, sweep.seed));
+      if (failed(backprop(sweep.ops, grads, needsGrad, b)))
+        return failure();
+      llvm::DenseSet<Value> inside;
+      for (Operation *op : sweep.ops)
+        if (!isa<VariableOp, ConstantOp>(op))
+          for (Value result : op->getResults())
+            inside.insert(result);
+      for (auto &[value, grad] : grads)
+        if (!inside.contains(value))
+          accumulate(outer, value, grad, b, value.getLoc());
+    }
+    if (!shared.empty() && failed(backprop(shared, outer, needsGrad, b)))
+      return failure();
+
+    for (Operation *op : all)
+      if (auto variable = dyn_cast<VariableOp>(op)) {
+        Value grad = outer.lookup(variable.getResult());
+        Value &sum = variableGrads[variable.getSymName()];
+        if (grad)
+          sum = sum ? markBackward(
+                          b.create<AddOp>(variable.getLoc(), sum, grad))
+                    : grad;
+        if (!reads.count(variable.getSymName()))
+          reads[variable.getSymName()] = variable;
+      }
+    SS_DEBUG(DEBUG_TYPE, {
+      unsigned withGrad = 0;
+      for (auto &[name, grad] : variableGrads)
+        withGrad += static_cast<bool>(grad);
+      dbgs << withGrad << " of " << reads.size()
+           << " variables get a gradient\n";
+    });
+    return success();
+  }
+
+  static Value markBackward(Value value) {
+    value.getDefiningOp()->setAttr(kBackwardAttr,
+                                   UnitAttr::get(value.getContext()));
+    return value;
+  }
+
+  void accumulate(llvm::DenseMap<Value, Value> &grads, Value value, Value grad,
+                  OpBuilder &b, Location loc) {
+    Value &sum = grads[value];
+    sum = sum ? markBackward(b.create<AddOp>(loc, sum, grad)) : grad;
+  }
+
+  /// The reverse sweep over `ops` (in program order): each op whose results
+  /// have gradients in `grads` applies its rule, adding into its operands'.
+  template <typename NeedsGrad>
+  LogicalResult backprop(ArrayRef<Operation *> ops,
+                         llvm::DenseMap<Value, Value> &grads,
+                         NeedsGrad &&needsGrad, OpBuilder &b) {
+    Operation *before = b.getInsertionPoint() == b.getBlock()->end()
+                            ? nullptr
+                            : &*b.getInsertionPoint();
+    Operation *last = before ? before->getPrevNode() : nullptr;
+    for (Operation *op : llvm::reverse(ops)) {
       if (isa<VariableOp>(op))
         continue;
       SmallVector<Value> resultGrads;
@@ -180,32 +274,168 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
                   : grad;
       }
     }
-
-    // Mark the backward ops, so that reports and emitted comments can tell
-    // them from the forward ops whose node names they carry.
-    Operation *first = lastForward ? lastForward->getNextNode() : &body.front();
-    for (Operation *op = first; op && op != ret.getOperation();
-         op = op->getNextNode())
+    // Mark the new ops, so that reports and emitted comments can tell them
+    // from the forward ops whose node names they carry.
+    Block *block = b.getBlock();
+    Operation *first = last ? last->getNextNode() : &block->front();
+    for (Operation *op = first; op && op != before; op = op->getNextNode())
       op->setAttr(kBackwardAttr, b.getUnitAttr());
-
-    for (Operation *op : forward)
-      if (auto variable = dyn_cast<VariableOp>(op)) {
-        Value grad = grads.lookup(variable.getResult());
-        Value &sum = variableGrads[variable.getSymName()];
-        if (grad)
-          sum = sum ? b.create<AddOp>(variable.getLoc(), sum, grad).getResult()
-                    : grad;
-        if (!reads.count(variable.getSymName()))
-          reads[variable.getSymName()] = variable;
-      }
-    SS_DEBUG(DEBUG_TYPE, {
-      unsigned withGrad = 0;
-      for (auto &[name, grad] : variableGrads)
-        withGrad += static_cast<bool>(grad);
-      dbgs << withGrad << " of " << reads.size()
-           << " variables get a gradient\n";
-    });
     return success();
+  }
+
+  /// Clones the forward ops that depend on a batched input once per
+  /// microbatch (after graph.slice of each batched input), returns each
+  /// microbatch's ops with its loss last, and makes the function return the
+  /// mean of the microbatch losses. `shared` receives the ops that depend on
+  /// no batched input (computed once). Each clone's types are its
+  /// microbatch's: the batch label of the op's annotation is split, and
+  /// shape attributes follow (adaptAttributesToTypes).
+  FailureOr<SmallVector<SmallVector<Operation *>>>
+  splitMicrobatches(ArrayRef<Operation *> forward, func::ReturnOp ret,
+                    SmallVectorImpl<Operation *> &shared) {
+    int64_t count = microbatches;
+    std::optional<int64_t> batch;
+    SmallVector<BlockArgument> batched;
+    for (BlockArgument arg : func.getArguments()) {
+      auto type = typeOf(arg);
+      if (type.getRank() == 0)
+        continue;
+      if (!batch)
+        batch = type.getDimSize(0);
+      if (type.getDimSize(0) == *batch)
+        batched.push_back(arg);
+    }
+    if (!batch || *batch % count != 0)
+      return func.emitError("--microbatches ")
+             << count << " must divide the batch (dim 0 of the first input"
+             << (batch ? ", " + std::to_string(*batch) : std::string())
+             << ")",
+             failure();
+    llvm::DenseSet<Value> dependent(batched.begin(), batched.end());
+    SmallVector<Operation *> perBatch;
+    for (Operation *op : forward) {
+      if (llvm::any_of(op->getOperands(),
+                       [&](Value v) { return dependent.contains(v); })) {
+        perBatch.push_back(op);
+        for (Value result : op->getResults())
+          dependent.insert(result);
+      } else {
+        shared.push_back(op);
+      }
+    }
+    Value loss = ret.getOperand(0);
+    if (!dependent.contains(loss))
+      return func.emitError("the loss does not depend on the batch; "
+                            "nothing to split into microbatches"),
+             failure();
+
+    OpBuilder b(ret);
+    SmallVector<SmallVector<Operation *>> pieces(count);
+    SmallVector<Value> losses;
+    int64_t size = *batch / count;
+    for (int64_t k = 0; k < count; ++k) {
+      IRMapping mapping;
+      llvm::DenseMap<Value, int64_t> carry;
+      for (BlockArgument arg : batched) {
+        auto type = typeOf(arg);
+        SmallVector<int64_t> starts(type.getRank(), 0), sizes(type.getShape()),
+            steps(type.getRank(), 1);
+        starts[0] = k * size;
+        sizes[0] = size;
+        auto slice =
+            b.create<SliceOp>(arg.getLoc(), arg, starts, sizes, steps);
+        mapping.map(arg, slice.getResult());
+        carry[slice] = 0;
+        pieces[k].push_back(slice);
+      }
+      for (Operation *op : perBatch) {
+        FailureOr<Operation *> clone = cloneForMicrobatch(op, mapping, carry, b);
+        if (failed(clone))
+          return failure();
+        pieces[k].push_back(*clone);
+      }
+      // The loss ends the microbatch's ops (its backward pass starts there).
+      Value mbLoss = mapping.lookup(loss);
+      Operation *def = mbLoss.getDefiningOp();
+      if (pieces[k].back() != def) {
+        llvm::erase(pieces[k], def);
+        pieces[k].push_back(def);
+      }
+      losses.push_back(mbLoss);
+    }
+    Location loc = NameLoc::get(b.getStringAttr("loss"));
+    Value total = losses.front();
+    for (Value next : ArrayRef(losses).drop_front())
+      total = b.create<AddOp>(loc, total, next);
+    total = b.create<MulOp>(loc, total, scalarConstant(b, loc, 1.0 / count));
+    ret->setOperand(0, total);
+    for (Operation *op : llvm::reverse(perBatch))
+      op->erase();
+    return pieces;
+  }
+
+  FailureOr<Operation *> cloneForMicrobatch(Operation *op, IRMapping &mapping,
+                                           llvm::DenseMap<Value, int64_t> &carry,
+                                           OpBuilder &b) {
+    // The label the batch has in this op, from a batched operand.
+    std::optional<graph::DimLabel> label;
+    if (auto annotated = dyn_cast<graph::DimAnnotationOpInterface>(op))
+      if (FailureOr<graph::DimAnnotation> annotation =
+              graph::DimAnnotation::parse(annotated.getDimAnnotation());
+          succeeded(annotation))
+        for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+          auto it = carry.find(mapping.lookupOrDefault(operand));
+          if (it == carry.end() || i >= annotation->inputs.size())
+            continue;
+          const graph::DimLabel &here = annotation->inputLabel(i, it->second);
+          if (here.kind == graph::DimLabel::Spatial ||
+              here.kind == graph::DimLabel::Reduced) {
+            label = here;
+            break;
+          }
+        }
+    Operation *clone = b.clone(*op, mapping);
+    std::string node = ss::plan::nodeName(op);
+    auto fail = [&](StringRef why) -> FailureOr<Operation *> {
+      return op->emitError("cannot split '")
+             << (node.empty() ? op->getName().getStringRef() : StringRef(node))
+             << "' into microbatches: " << why;
+    };
+    if (label) {
+      std::string error;
+      FailureOr<graph::PieceSplit> split =
+          graph::splitLabel(op, label->name, microbatches, &error);
+      if (failed(split))
+        return fail(error);
+      for (auto [r, result] : llvm::enumerate(clone->getResults())) {
+        SmallVector<int64_t> shape(typeOf(result).getShape());
+        for (auto [d, chunks] : llvm::enumerate(split->outputs[r].dimChunks))
+          if (chunks > 1) {
+            shape[d] /= chunks;
+            if (!carry.count(result))
+              carry[result] = d;
+          }
+        result.setType(typeOf(result).clone(shape));
+      }
+      if (failed(cast<graph::DimAnnotationOpInterface>(clone)
+                     .adaptAttributesToTypes()) ||
+          failed(graph::checkInferredTypes(clone)))
+        return fail("its types do not follow the batch split");
+      return clone;
+    }
+    // No splittable batch dim (a frozen one, e.g. a mean over the batch):
+    // the op runs on the microbatch as it is, its types inferred anew.
+    auto inferring = dyn_cast<InferTypeOpInterface>(clone);
+    SmallVector<Type> types;
+    if (!inferring ||
+        failed(inferring.inferReturnTypes(
+            clone->getContext(), clone->getLoc(), clone->getOperands(),
+            clone->getRawDictionaryAttrs(), clone->getPropertiesStorage(),
+            clone->getRegions(), types)))
+      return fail("its result types cannot be inferred for a microbatch");
+    for (auto [result, type] : llvm::zip(clone->getResults(), types))
+      result.setType(type);
+    return clone;
   }
 
   /// Optimizer updates and assigns, or the gradients as results.

@@ -184,14 +184,20 @@ struct TrainAppendLossPass
           << this->target << "'; choose another name with --target";
       return Value();
     }
+    // The mean per sample, then over the batch: a data-parallel plan keeps
+    // the first mean split by sample, and with microbatches each
+    // microbatch's loss is its own mean.
     Value diff = b.create<SubOp>(loc, prediction, target);
-    Value sum = sumAll(b, loc, b.create<MulOp>(loc, diff, diff));
-    auto scalar = RankedTensorType::get({}, b.getF32Type());
-    Value scale = b.create<ConstantOp>(
-        loc, scalar,
-        DenseElementsAttr::get(
-            scalar, static_cast<float>(1.0 / type.getNumElements())));
-    return b.create<MulOp>(loc, sum, scale);
+    Value squared = b.create<MulOp>(loc, diff, diff);
+    if (type.getRank() == 0)
+      return squared;
+    SmallVector<int64_t> inner(type.getRank() - 1);
+    std::iota(inner.begin(), inner.end(), 1);
+    Value perSample =
+        inner.empty()
+            ? squared
+            : b.create<ReduceMeanOp>(loc, squared, inner, false).getResult();
+    return b.create<ReduceMeanOp>(loc, perSample, ArrayRef<int64_t>{0}, false);
   }
 
   /// A sum over every axis (reduce_sum splits by reduction, so a data- or

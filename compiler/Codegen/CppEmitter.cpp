@@ -655,6 +655,80 @@ LogicalResult Emitter::emitTrainingOp(Operation *op) {
          << numel(o.getIndices()) << ");\n";
     return success();
   }
+  if (auto o = dyn_cast<ConvFilterGradOp>(op)) {
+    int64_t spatial = shapeOf(o.getInput()).size() - 2;
+    std::string x = var(o.getInput()), dy = var(o.getGrad()),
+                dw = var(o.getOutput());
+    std::string xs = array(shapeOf(o.getInput()), "shape"),
+                ys = array(shapeOf(o.getGrad()), "shape"),
+                ws = array(shapeOf(o.getOutput()), "shape"),
+                st = array(o.getStrides(), "strides"),
+                pb = array(o.getPads().take_front(spatial), "pads"),
+                dl = array(o.getDilations(), "dilations");
+    body << "  ssrt::convFilterGrad(" << x << ", " << dy << ", " << dw << ", "
+         << spatial << ", " << xs << ", " << ys << ", " << ws << ", " << st
+         << ", " << pb << ", " << dl << ", " << o.getGroup() << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<MaxPoolGradOp>(op)) {
+    int64_t spatial = shapeOf(o.getInput()).size() - 2;
+    std::string x = var(o.getInput()), dy = var(o.getGrad()),
+                dx = var(o.getOutput());
+    std::string xs = array(shapeOf(o.getInput()), "shape"),
+                ys = array(shapeOf(o.getGrad()), "shape"),
+                k = array(o.getKernel(), "kernel"),
+                st = array(o.getStrides(), "strides"),
+                pb = array(o.getPads().take_front(spatial), "pads"),
+                dl = array(o.getDilations(), "dilations");
+    body << "  ssrt::maxPoolGrad(" << x << ", " << dy << ", " << dx << ", "
+         << spatial << ", " << xs << ", " << ys << ", " << k << ", " << st
+         << ", " << pb << ", " << dl << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<AvgPoolGradOp>(op)) {
+    int64_t spatial = shapeOf(o.getGrad()).size() - 2;
+    std::string dy = var(o.getGrad()), dx = var(o.getOutput());
+    std::string xs = array(shapeOf(o.getOutput()), "shape"),
+                ys = array(shapeOf(o.getGrad()), "shape"),
+                k = array(o.getKernel(), "kernel"),
+                st = array(o.getStrides(), "strides"),
+                pb = array(o.getPads().take_front(spatial), "pads"),
+                pe = array(o.getPads().drop_front(spatial), "pads");
+    body << "  ssrt::avgPoolGrad(" << dy << ", " << dx << ", " << spatial
+         << ", " << xs << ", " << ys << ", " << k << ", " << st << ", " << pb
+         << ", " << pe << ", " << (o.getCountIncludePad() ? "true" : "false")
+         << ");\n";
+    return success();
+  }
+  if (auto o = dyn_cast<ResizeGradOp>(op)) {
+    // The same enums as resize's emission.
+    std::string coord =
+        llvm::StringSwitch<std::string>(o.getCoordinateTransformationMode())
+            .Case("half_pixel", "HalfPixel")
+            .Case("pytorch_half_pixel", "PytorchHalfPixel")
+            .Case("align_corners", "AlignCorners")
+            .Default("Asymmetric");
+    std::string nearest = llvm::StringSwitch<std::string>(o.getNearestMode())
+                              .Case("round_prefer_ceil", "RoundPreferCeil")
+                              .Case("floor", "Floor")
+                              .Case("ceil", "Ceil")
+                              .Default("RoundPreferFloor");
+    std::string dy = var(o.getGrad()), dx = var(o.getOutput());
+    std::string is = array(shapeOf(o.getOutput()), "shape"),
+                os = array(shapeOf(o.getGrad()), "shape");
+    std::string sc = uniqueName("scales");
+    body << "  const float " << sc << "[] = {";
+    for (auto [i, scale] : llvm::enumerate(o.getScales()))
+      body << (i ? ", " : "") << floatLit(scale);
+    body << "};\n";
+    body << "  ssrt::resizeGrad(" << dy << ", " << dx << ", " << is << ", "
+         << os << ", " << sc << ", " << shapeOf(o.getOutput()).size()
+         << ", ssrt::ResizeMode::"
+         << (o.getMode() == "linear" ? "Linear" : "Nearest")
+         << ", ssrt::CoordMode::" << coord << ", ssrt::NearestMode::" << nearest
+         << ");\n";
+    return success();
+  }
   if (auto o = dyn_cast<SgdUpdateOp>(op)) {
     std::string p = var(o.getParam()), g = var(o.getGrad()),
                 np = var(o.getNewParam());

@@ -233,6 +233,7 @@ struct TrainArgs {
   int64_t totalSteps = 0;
   double clipGradNorm = 0;
   std::vector<std::string> recompute;
+  int64_t microbatches = 1;
 };
 
 struct CompileArgs {
@@ -638,6 +639,7 @@ int compile(CompileArgs args) {
     autodiff.warmupSteps = train.warmupSteps;
     autodiff.totalSteps = train.totalSteps;
     autodiff.clipNorm = train.clipGradNorm;
+    autodiff.microbatches = train.microbatches;
     pm.addPass(ss::createTrainAutodiff(autodiff));
     if (!train.recompute.empty()) {
       ss::TrainRecomputeOptions recompute;
@@ -1571,6 +1573,16 @@ int main(int argc, char **argv) {
                    "Scale gradients so their global L2 norm is at most this "
                    "(0: off)")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--microbatches", train.microbatches,
+                   "Gradient accumulation: split the batch into M "
+                   "microbatches, each with its own forward and backward "
+                   "pass, and update once (the loss is the mean of the "
+                   "microbatch losses)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str()
       ->needs(trainFlag)
       ->group(trainGroup);

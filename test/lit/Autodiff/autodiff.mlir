@@ -48,14 +48,14 @@ func.func @linear(%x: tensor<4x3xf32>) -> tensor<f32> {
 
 // -----
 
-// An op without a gradient rule between a parameter and the loss is an
-// error (naming the ONNX node, when the op has one).
-func.func @no_rule(%x: tensor<1x1x3x3xf32>) -> tensor<f32> {
-  %w = graph.variable "w" {value = dense<0.5> : tensor<1x1x1x1xf32>} : tensor<1x1x1x1xf32>
-  // expected-error @+1 {{no gradient rule for graph.conv, which lies between a trainable parameter and the loss}}
-  %0 = graph.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x3xf32>, tensor<1x1x1x1xf32>) -> tensor<1x1x3x3xf32>
-  %1 = graph.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x1x3x3xf32> -> tensor<f32>
-  return %1 : tensor<f32>
+// A gradient rule that does not cover an op's attributes says so at the op.
+func.func @no_rule(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = graph.variable "w" {value = dense<0.5> : tensor<4xf32>} : tensor<4xf32>
+  %0 = graph.mul %x, %w : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  // expected-error @+1 {{has no gradient rule for steps other than 1}}
+  %1 = graph.slice %0 {starts = array<i64: 0>, sizes = array<i64: 2>, steps = array<i64: 2>} : tensor<4xf32> -> tensor<2xf32>
+  %2 = graph.reduce_sum %1 {axes = array<i64: 0>, keepdims = false} : tensor<2xf32> -> tensor<f32>
+  return %2 : tensor<f32>
 }
 
 // -----
