@@ -149,6 +149,10 @@ def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
            "steps at which warmup-linear and cosine reach 0">,
     Option<"clipNorm", "clip-norm", "double", "0",
            "clip gradients to this global L2 norm (0: no clipping)">,
+    Option<"eagerUpdates", "eager-updates", "bool", "true",
+           "update each parameter as soon as its gradient is complete "
+           "(frees gradient buffers early); false: all updates at the end "
+           "(lets gradient all-reduces be bucketed)">,
     Option<"microbatches", "microbatches", "int64_t", "1",
            "gradient accumulation: split the batch into this many "
            "microbatches, each with its forward and backward pass">,
@@ -240,6 +244,25 @@ def DistInsertCommunication
     inputs are read as slices. Afterwards no `dist.require` or
     `dist.assemble` remains.
   }];
+  let dependentDialects = ["ss::dist::DistDialect"];
+}
+
+def DistBucketAllReduce : Pass<"dist-bucket-all-reduce", "mlir::ModuleOp"> {
+  let summary = "Merge gradient all-reduces of one group into buckets";
+  let description = [{
+    Data parallelism all-reduces every replicated parameter's gradient.
+    Gradient all-reduces (the input comes from the backward pass and only
+    optimizer updates read the result) over the same group are taken in
+    program order and packed into buckets of at least `bucket-bytes`:
+    each device flattens and concatenates its inputs, one all-reduce sums
+    the bucket, and slices hand each update its gradient. Every member
+    device packs the same gradients in the same order, so the collectives
+    still match. Fewer, larger collectives cost less latency.
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", "26214400",
+           "bytes per bucket; 0 turns bucketing off">,
+  ];
   let dependentDialects = ["ss::dist::DistDialect"];
 }
 

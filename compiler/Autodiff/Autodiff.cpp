@@ -517,7 +517,7 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
       // Without clipping, which needs every gradient first, a parameter is
       // updated as soon as its gradient is complete and nothing reads it
       // any more: its gradient buffer is freed there, not at the end.
-      if (!gradScale) {
+      if (!gradScale && eagerUpdates) {
         Operation *last = grad.getDefiningOp();
         for (Operation &op : body)
           if (auto read = dyn_cast<VariableOp>(op);

@@ -234,6 +234,7 @@ struct TrainArgs {
   double clipGradNorm = 0;
   std::vector<std::string> recompute;
   int64_t microbatches = 1;
+  int64_t gradBucketBytes = 25 << 20;
 };
 
 struct CompileArgs {
@@ -640,6 +641,9 @@ int compile(CompileArgs args) {
     autodiff.totalSteps = train.totalSteps;
     autodiff.clipNorm = train.clipGradNorm;
     autodiff.microbatches = train.microbatches;
+    // Bucketed gradient all-reduces need every gradient before the first
+    // update; a single rank updates each parameter as soon as it can.
+    autodiff.eagerUpdates = !parallel || train.gradBucketBytes == 0;
     pm.addPass(ss::createTrainAutodiff(autodiff));
     if (!train.recompute.empty()) {
       ss::TrainRecomputeOptions recompute;
@@ -664,8 +668,14 @@ int compile(CompileArgs args) {
     planOptions.worldSize = args.worldSize;
     pm.addPass(ss::createDistApplyPlan(planOptions));
   }
-  if (runs("communicate"))
+  if (runs("communicate")) {
     pm.addPass(ss::createDistInsertCommunication());
+    if (train.enabled && train.gradBucketBytes > 0) {
+      ss::DistBucketAllReduceOptions bucket;
+      bucket.bucketBytes = train.gradBucketBytes;
+      pm.addPass(ss::createDistBucketAllReduce(bucket));
+    }
+  }
   if (runs("schedule"))
     pm.addPass(ss::createDistSchedule());
   if (runs("split"))
@@ -1583,6 +1593,15 @@ int main(int argc, char **argv) {
                    "pass, and update once (the loss is the mean of the "
                    "microbatch losses)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->needs(trainFlag)
+      ->group(trainGroup);
+  compileCmd
+      ->add_option("--grad-bucket-bytes", train.gradBucketBytes,
+                   "Under a plan, gradient all-reduces of one group are "
+                   "packed into buckets of at least this many bytes (0: one "
+                   "all-reduce per parameter)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str()
       ->needs(trainFlag)
       ->group(trainGroup);
