@@ -222,7 +222,12 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
   void accumulate(llvm::DenseMap<Value, Value> &grads, Value value, Value grad,
                   OpBuilder &b, Location loc) {
     Value &sum = grads[value];
-    sum = sum ? markBackward(b.create<AddOp>(loc, sum, grad)) : grad;
+    if (!sum) {
+      sum = grad;
+      return;
+    }
+    sum = markBackward(b.create<AddOp>(loc, sum, grad));
+    sum.getDefiningOp()->setAttr(kAccumulateAttr, b.getUnitAttr());
   }
 
   /// The reverse sweep over `ops` (in program order): each op whose results

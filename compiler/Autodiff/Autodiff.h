@@ -14,6 +14,9 @@ namespace ss {
 
 /// Marks an op the autodiff pass built for the backward pass.
 inline constexpr llvm::StringLiteral kBackwardAttr = "ss.backward";
+/// Marks an add that sums a value's gradient over microbatches (ZeRO-2
+/// shards these sums like the optimizer update they feed).
+inline constexpr llvm::StringLiteral kAccumulateAttr = "ss.accumulate";
 /// Marks a forward op cloned into the backward pass by train-recompute.
 inline constexpr llvm::StringLiteral kRecomputeAttr = "ss.recompute";
 

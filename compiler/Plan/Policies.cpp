@@ -8,6 +8,8 @@
 
 #include "Plan/Policies.h"
 
+#include "Autodiff/Autodiff.h"
+
 #include "Debug.h"
 #include "Dist/DistDialect.h"
 #include "Graph/DimAnnotation.h"
@@ -325,7 +327,8 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planMegatronTensorParallel(
 
 llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planZeroOptimizer(
     ArrayRef<Operation *> ops, int64_t dp,
-    const llvm::DenseMap<Operation *, PartitionAlgo> &tp, int64_t tpDegree) {
+    const llvm::DenseMap<Operation *, PartitionAlgo> &tp, int64_t tpDegree,
+    int64_t stage) {
   llvm::DenseMap<Operation *, PartitionAlgo> decisions;
   for (Operation *op : ops) {
     if (!isOptimizerUpdate(op))
@@ -343,6 +346,21 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planZeroOptimizer(
       if (local == 0 || local % dp != 0 || failed(checkTrans(op, algo, why)))
         continue;
       decisions[op] = algo;
+      // ZeRO-2: the sums of the gradient over microbatches are sharded the
+      // same way, so each microbatch's gradient is reduce-scattered and
+      // only a shard of the running sum is kept.
+      if (stage >= 2) {
+        SmallVector<Value> worklist = {op->getOperand(1)};
+        while (!worklist.empty()) {
+          Value grad = worklist.pop_back_val();
+          auto add = grad.getDefiningOp<graph::AddOp>();
+          if (!add || !add->hasAttr(kAccumulateAttr) ||
+              add.getType() != op->getOperand(0).getType())
+            continue;
+          decisions[add] = PartitionAlgo::splitDim(0, d, dp);
+          worklist.append({add.getLhs(), add.getRhs()});
+        }
+      }
       break;
     }
     SS_DEBUG(DEBUG_TYPE, dbgs << "zero: '" << nodeName(op) << "' "

@@ -45,11 +45,12 @@ planDataParallel(mlir::func::FuncOp func, llvm::ArrayRef<mlir::Operation *> ops,
 /// tensor-parallel split `tp` already makes of it), so each rank updates,
 /// and keeps optimizer state for, 1/dp of every parameter. Gradients then
 /// arrive by reduce-scatter and updated parameters leave by all-gather.
-/// Parameters with no such dim stay replicated.
+/// Parameters with no such dim stay replicated. Stage 2 also shards the
+/// sums of gradients over microbatches.
 llvm::DenseMap<mlir::Operation *, PartitionAlgo>
 planZeroOptimizer(llvm::ArrayRef<mlir::Operation *> ops, int64_t dp,
                   const llvm::DenseMap<mlir::Operation *, PartitionAlgo> &tp,
-                  int64_t tpDegree);
+                  int64_t tpDegree, int64_t stage);
 
 /// Megatron tensor parallelism: a MatMul/Gemm with a constant weight is
 /// split column-wise (the weight's output dim) when everything its split

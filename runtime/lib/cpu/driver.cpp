@@ -11,7 +11,10 @@
 #include <cblas.h>
 #include <omp.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -1062,6 +1065,13 @@ int runTraining(const Options &opt, const char *argv0, const ProgramSpec &spec,
 }
 
 int run(int argc, char **argv, const ProgramSpec &spec) {
+  // A rank dies with the process that started it (ssc run, or mpirun's
+  // daemon): killed launchers must not leave ranks training on, writing
+  // checkpoints behind a later run's back.
+  const pid_t launcher = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != launcher)
+    return 1; // the launcher died before the line above took effect
   // Usage errors and --help need no MPI: every rank gets the same command
   // line, and mpirun ends the job when a rank exits non-zero before joining.
   Options opt;
