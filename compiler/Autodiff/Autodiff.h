@@ -8,6 +8,7 @@
 #ifndef SS_COMPILER_AUTODIFF_AUTODIFF_H
 #define SS_COMPILER_AUTODIFF_AUTODIFF_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace ss {
@@ -26,6 +27,12 @@ inline constexpr llvm::StringLiteral kAdamVSuffix = ".adam_v";
 inline constexpr llvm::StringLiteral kMomentumSuffix = ".momentum";
 /// With optimizer=none, gradients are results named after their variable.
 inline constexpr llvm::StringLiteral kGradSuffix = ".grad";
+
+/// Recomputes one group of forward ops of a training step in its backward
+/// pass (train-recompute; plan files' `recompute` lines). `group` is a
+/// node-name glob or FIRST..LAST. Errors are reported on `func`.
+mlir::LogicalResult recomputeGroup(mlir::func::FuncOp func,
+                                   llvm::StringRef group);
 
 } // namespace ss
 

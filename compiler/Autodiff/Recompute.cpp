@@ -49,19 +49,9 @@ bool nameMatches(Operation *op, const llvm::GlobPattern &glob) {
   return llvm::any_of(parts, [&](StringRef part) { return glob.match(part); });
 }
 
-struct TrainRecomputePass : ss::impl::TrainRecomputeBase<TrainRecomputePass> {
-  using TrainRecomputeBase::TrainRecomputeBase;
-
-  void runOnOperation() override {
-    for (func::FuncOp func : getOperation().getOps<func::FuncOp>())
-      for (const std::string &group : groups)
-        if (failed(recomputeGroup(func, group)))
-          return signalPassFailure();
-  }
-
-  /// The forward ops `selector` names, in block order.
-  FailureOr<SmallVector<Operation *>> select(func::FuncOp func,
-                                             StringRef selector) {
+/// The forward ops `selector` names, in block order.
+FailureOr<SmallVector<Operation *>> select(func::FuncOp func,
+                                           StringRef selector) {
     SmallVector<Operation *> forward;
     for (Operation &op : func.getBody().front())
       if (isForwardCompute(&op))
@@ -107,7 +97,9 @@ struct TrainRecomputePass : ss::impl::TrainRecomputeBase<TrainRecomputePass> {
     return chosen;
   }
 
-  LogicalResult recomputeGroup(func::FuncOp func, StringRef selector) {
+} // namespace
+
+LogicalResult ss::recomputeGroup(func::FuncOp func, StringRef selector) {
     FailureOr<SmallVector<Operation *>> group = select(func, selector);
     if (failed(group))
       return failure();
@@ -160,7 +152,17 @@ struct TrainRecomputePass : ss::impl::TrainRecomputeBase<TrainRecomputePass> {
                               << ordered.size() << " ops recomputed for "
                               << rewired << " backward reads\n");
     return success();
+}
+
+namespace {
+struct TrainRecomputePass : ss::impl::TrainRecomputeBase<TrainRecomputePass> {
+  using TrainRecomputeBase::TrainRecomputeBase;
+
+  void runOnOperation() override {
+    for (func::FuncOp func : getOperation().getOps<func::FuncOp>())
+      for (const std::string &group : groups)
+        if (failed(recomputeGroup(func, group)))
+          return signalPassFailure();
   }
 };
-
 } // namespace

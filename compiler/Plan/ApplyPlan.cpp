@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Autodiff/Autodiff.h"
 #include "Dependency/PieceLayouts.h"
 #include "Plan/PlanFile.h"
 #include "Plan/Policies.h"
@@ -141,6 +142,14 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       described = world == 1 ? "single rank" : "replicated on every rank";
     module->setAttr(dist::kPlanAttr, StringAttr::get(context, described));
 
+    // Recompute groups change the graph the plan decides on.
+    for (auto &[group, line] : file.recompute)
+      if (failed(recomputeGroup(func, group))) {
+        emitError(module.getLoc())
+            << "plan file " << planFile << " line " << line
+            << ": recompute group '" << group << "' failed";
+        return signalPassFailure();
+      }
     // Fused projections (q, k and v in one linear) become one linear per
     // part, so tensor parallelism can split each by heads.
     if (policy->tp > 1)
@@ -162,6 +171,17 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       if (isPlaced(op))
         continue;
       if (std::optional<PlanFile::Rule> rule = file.ruleFor(op)) {
+        // Backward ops carry their forward node's name. A rule's placement
+        // applies to them too, but its algorithm names operands and dims
+        // of the forward op, so they are replicated over its devices
+        // instead (the dependency pass moves what they need).
+        if (op->hasAttr(kBackwardAttr) && rule->algo) {
+          int64_t parts = rule->algo->parts;
+          rule->algo.reset();
+          if (rule->devices.empty())
+            for (int64_t d = 0; d < std::min(parts, world); ++d)
+              rule->devices.push_back(d);
+        }
         if (failed(applyRule(op, *rule, world)))
           return signalPassFailure();
         continue;

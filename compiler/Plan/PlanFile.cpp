@@ -174,6 +174,10 @@ LogicalResult PlanFile::parse(StringRef text, StringRef source, PlanFile &plan,
         line.devices.push_back(device);
       }
       plan.assigns.push_back(line);
+    } else if (directive == "recompute") {
+      if (tokens.size() != 2)
+        return p.fail("expected 'recompute GLOB' or 'recompute FIRST..LAST'");
+      plan.recompute.push_back({tokens[1].str(), p.line});
     } else if (directive == "order") {
       OrderLine line{{}, {}, {}, p.line};
       if (tokens.size() < 4 || tokens[2] != "before")
@@ -195,7 +199,8 @@ LogicalResult PlanFile::parse(StringRef text, StringRef source, PlanFile &plan,
       plan.orders.push_back(line);
     } else {
       return p.fail("unknown directive '" + directive +
-                    "' (policy, world-size, trans, assign, order)");
+                    "' (policy, world-size, trans, assign, order, "
+                    "recompute)");
     }
   }
   return success();

@@ -51,6 +51,9 @@ public:
   std::optional<PolicySpec> policy;
   std::optional<std::string> policyText;
   std::optional<int64_t> worldSize;
+  /// `recompute GROUP` lines (train-recompute's group syntax: a node-name
+  /// glob or FIRST..LAST), in order, with their line numbers.
+  std::vector<std::pair<std::string, int>> recompute;
 
   /// Reads and parses `path`; on failure `error` names the file and line.
   static mlir::LogicalResult load(const std::string &path, PlanFile &plan,
