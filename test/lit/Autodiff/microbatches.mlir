@@ -13,7 +13,7 @@
 // CHECK: %[[X1:.*]] = graph.slice %arg0 {sizes = array<i64: 2, 3>, starts = array<i64: 2, 0>
 // CHECK: graph.matmul %[[X1]], %[[WT]] {{.*}} -> tensor<2x2xf32>
 // CHECK: %[[G1:.*]] = graph.gemm %[[X1]], {{.*}}trans_a = true
-// CHECK: %[[SUM:.*]] = graph.add %[[G0]], %[[G1]] {ss.backward}
+// CHECK: %[[SUM:.*]] = graph.add %[[G0]], %[[G1]] {ss.accumulate, ss.backward}
 // CHECK: %[[GW:.*]] = graph.transpose %[[SUM]]
 // CHECK: graph.sgd_update %[[W]], %[[GW]]
 // CHECK: return %{{.*}} : tensor<f32>
