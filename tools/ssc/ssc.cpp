@@ -1448,7 +1448,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option(
       "--plan", compileArgs.plan,
       "Built-in parallelization policy: dp=N (data parallel), tp=N (tensor "
-      "parallel), or both, e.g. dp=2,tp=2");
+      "parallel), or both, e.g. dp=2,tp=2; with --train also zero=1 or "
+      "zero=2 (optimizer state, and with microbatches the gradient sums, "
+      "sharded over the dp ranks)");
   compileCmd->add_option("--plan-file", compileArgs.planFile,
                          "Plan file whose per-node / per-op-type decisions "
                          "are applied after the policy");
