@@ -450,6 +450,15 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     OpBuilder b(ret);
     MLIRContext *ctx = &getContext();
 
+    // Gradients are named after their parameter in emitted code.
+    for (auto &[name, grad] : variableGrads) {
+      Operation *def = grad ? grad.getDefiningOp() : nullptr;
+      if (!def || def->getNumResults() != 1 || def->hasAttr("ss.names"))
+        continue;
+      def->setAttr("ss.names",
+                   b.getStrArrayAttr({(name + kGradSuffix).str()}));
+    }
+
     if (optimizer == "none") {
       SmallVector<Value> results = {ret.getOperand(0)};
       SmallVector<std::string> names = {"loss"};

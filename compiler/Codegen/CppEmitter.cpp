@@ -293,6 +293,11 @@ private:
       }
       if (isa<ConstantOp>(def))
         return nodeName(def);
+      if (auto variable = dyn_cast<VariableOp>(def))
+        return variable.getSymName().str();
+      if (Value target = inPlaceVariable(v))
+        return target.getDefiningOp<VariableOp>().getSymName().str() +
+               ".next";
     }
     return "";
   }
@@ -1539,6 +1544,12 @@ std::string programHeader(const EmittedPlan &plan,
      << "// weights:     " << program.weightsBytes << " bytes per rank in "
      << kWeightsFilePattern << "\n"
      << "// kernels:     " << program.kernelCalls << " calls per step\n";
+  if (program.training) {
+    const RankArtifacts &lead = plan.ranks[program.ranks.front()];
+    os << "// training:    each step updates " << lead.variables.size()
+       << " variables (parameters and optimizer state) in the weights "
+          "block\n";
+  }
   bool anyCommunication = llvm::any_of(program.ranks, [&](int r) {
     return !plan.ranks[r].communication.empty();
   });

@@ -11,10 +11,10 @@
 // CHECK-DAG: %[[B:.*]] = graph.variable "b"
 // CHECK: %[[Y:.*]] = graph.add
 // CHECK: %[[DY:.*]] = graph.add {{.*}} {ss.backward}
-// CHECK: %[[DB:.*]] = graph.reduce_sum %[[DY]] {axes = array<i64: 0>, keepdims = false, ss.backward}
+// CHECK: %[[DB:.*]] = graph.reduce_sum %[[DY]] {axes = array<i64: 0>, keepdims = false, ss.backward, ss.names = ["b.grad"]}
 // CHECK: %[[BP:[^,]*]], %[[BM:[^,]*]], %[[BV:[^ ]*]] = graph.adamw_update %[[B]], %[[DB]]
 // CHECK-NEXT: graph.assign "b", %[[BP]]
-// CHECK: %[[DW:.*]] = graph.gemm %arg0, %[[DY]] {ss.backward, trans_a = true}
+// CHECK: %[[DW:.*]] = graph.gemm %arg0, %[[DY]] {ss.backward, ss.names = ["w.grad"], trans_a = true}
 // CHECK-DAG: %[[WM:.*]] = graph.variable "w.adam_m" {value = dense<0.000000e+00> : tensor<3x2xf32>}
 // CHECK-DAG: %[[WV:.*]] = graph.variable "w.adam_v"
 // CHECK: %[[NP:[^,]*]], %[[NM:[^,]*]], %[[NV:[^ ]*]] = graph.adamw_update %[[W]], %[[DW]], %[[WM]], %[[WV]] {beta1 = 0.899999976 : f32, beta2 = 9.990000e-01 : f32, epsilon = 9.99999993E-9 : f32, lr = 0.00999999977 : f32, schedule = "constant", total_steps = 0 : i64, warmup_steps = 0 : i64, weight_decay = 1.000000e-01 : f32}
