@@ -3,8 +3,9 @@
 // One rule per differentiable op (GradientOpInterface). A rule builds the
 // operand gradients out of graph ops, so the backward graph is partitioned,
 // scheduled and emitted like the forward one. Where the gradient is not a
-// cheap composition of forward ops (softmax, layer norm, gelu, gather), a
-// dedicated gradient op carries it.
+// cheap composition of forward ops (softmax, layer norm, gelu, gather,
+// pooling, resize, a convolution's filter), a dedicated gradient op carries
+// it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -390,6 +392,133 @@ LogicalResult GemmOp::buildGradients(OpBuilder &builder,
 }
 
 //===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvOp::buildGradients(OpBuilder &builder,
+                                     ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(getNumOperands(), Value());
+  // graph-fuse-conv-activation runs for inference only; training sees the
+  // activation as its own op.
+  if (getActivation() != "none")
+    return emitOpError("has no gradient rule with a fused activation (\"")
+           << getActivation()
+           << "\"); differentiate before graph-fuse-conv-activation";
+  Value x = getInput(), w = getFilter(), dy = onlyGrad(resultGrads);
+  ArrayRef<int64_t> xShape = shapeOf(x), wShape = shapeOf(w);
+  ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
+                    dilations = getDilations();
+  int64_t spatial = xShape.size() - 2;
+  if (needed[0]) {
+    // conv_transpose with the same filter is conv's adjoint. The strided
+    // windows may leave the last (padded - extent) % stride input rows
+    // unread; output_padding gives them back (with a zero gradient).
+    SmallVector<int64_t> outputPadding;
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t extent = dilations[i] * (wShape[2 + i] - 1) + 1;
+      int64_t padded = xShape[2 + i] + pads[i] + pads[spatial + i];
+      outputPadding.push_back((padded - extent) % strides[i]);
+    }
+    operandGrads[0] = builder.create<ConvTransposeOp>(
+        getLoc(), x.getType(), dy, w, /*bias=*/Value(), getStridesAttr(),
+        getPadsAttr(), getDilationsAttr(),
+        builder.getDenseI64ArrayAttr(outputPadding), getGroupAttr());
+  }
+  if (needed[1])
+    operandGrads[1] = builder.create<ConvFilterGradOp>(
+        getLoc(), w.getType(), x, dy,
+        builder.getDenseI64ArrayAttr(wShape.drop_front(2)), getStridesAttr(),
+        getPadsAttr(), getDilationsAttr(), getGroupAttr());
+  if (Value bias = getBias(); bias && needed[2]) {
+    GradientBuilder g(builder, *this);
+    operandGrads[2] = g.sumAllBut(dy, 1);
+  }
+  return success();
+}
+
+LogicalResult
+ConvTransposeOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                                ArrayRef<bool> needed,
+                                SmallVectorImpl<Value> &operandGrads) {
+  // conv_transpose(x, w) is the adjoint of conv(., w) from its result's
+  // space to x's, so dx = conv(dy, w) and dw = conv_filter_grad(dy, x), with
+  // dy as the conv's input. Output padding widened dy at the end, so the
+  // conv's end pads shrink by it (up to stride - 1 more padding gives the
+  // same result size); pads still negative (ONNX output_shape can widen the
+  // result) become a crop of dy.
+  operandGrads.assign(getNumOperands(), Value());
+  Value x = getInput(), w = getFilter(), dy = onlyGrad(resultGrads);
+  int64_t rank = shapeOf(x).size(), spatial = rank - 2;
+  ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
+                    outputPadding = getOutputPadding();
+  SmallVector<int64_t> convPads(2 * spatial), crop(2 * rank, 0);
+  bool cropped = false;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t begin = pads[i], end = pads[spatial + i] - outputPadding[i];
+    if (end < 0)
+      end = std::min<int64_t>(0, end + strides[i] - 1);
+    convPads[i] = std::max<int64_t>(begin, 0);
+    convPads[spatial + i] = std::max<int64_t>(end, 0);
+    crop[2 + i] = std::min<int64_t>(begin, 0);
+    crop[rank + 2 + i] = std::min<int64_t>(end, 0);
+    cropped |= begin < 0 || end < 0;
+  }
+  Value source = dy;
+  if (cropped && (needed[0] || needed[1]))
+    source = builder.create<PadOp>(
+        getLoc(), dy, builder.getDenseI64ArrayAttr(crop),
+        builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
+  DenseI64ArrayAttr convPadsAttr = builder.getDenseI64ArrayAttr(convPads);
+  if (needed[0])
+    operandGrads[0] = builder.create<ConvOp>(
+        getLoc(), x.getType(), source, w, /*bias=*/Value(), getStridesAttr(),
+        convPadsAttr, getDilationsAttr(), getGroupAttr(),
+        builder.getStringAttr("none"), builder.getF32FloatAttr(0.0f),
+        builder.getF32FloatAttr(0.0f));
+  if (needed[1])
+    operandGrads[1] = builder.create<ConvFilterGradOp>(
+        getLoc(), w.getType(), source, x,
+        builder.getDenseI64ArrayAttr(shapeOf(w).drop_front(2)),
+        getStridesAttr(), convPadsAttr, getDilationsAttr(), getGroupAttr());
+  if (Value bias = getBias(); bias && needed[2]) {
+    GradientBuilder g(builder, *this);
+    operandGrads[2] = g.sumAllBut(dy, 1);
+  }
+  return success();
+}
+
+LogicalResult MaxPoolOp::buildGradients(OpBuilder &builder,
+                                        ArrayRef<Value> resultGrads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  // Each window's gradient goes to its first maximum, which max_pool_grad
+  // finds again in the input.
+  operandGrads.assign(1, Value());
+  if (needed[0])
+    operandGrads[0] = builder.create<MaxPoolGradOp>(
+        getLoc(), getInput().getType(), getInput(), onlyGrad(resultGrads),
+        getKernelAttr(), getStridesAttr(), getPadsAttr(), getDilationsAttr(),
+        getCeilModeAttr());
+  return success();
+}
+
+LogicalResult AvgPoolOp::buildGradients(OpBuilder &builder,
+                                        ArrayRef<Value> resultGrads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, Value());
+  if (needed[0])
+    operandGrads[0] = builder.create<AvgPoolGradOp>(
+        getLoc(), getInput().getType(), onlyGrad(resultGrads),
+        builder.getDenseI64ArrayAttr(shapeOf(getInput()).drop_front(2)),
+        getKernelAttr(), getStridesAttr(), getPadsAttr(),
+        getCountIncludePadAttr(), getCeilModeAttr());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Normalisation and softmax
 //===----------------------------------------------------------------------===//
 
@@ -658,6 +787,20 @@ LogicalResult PadOp::buildGradients(OpBuilder &builder,
       getLoc(), onlyGrad(resultGrads), builder.getDenseI64ArrayAttr(pads),
       builder.getStringAttr("constant"),
       builder.getF64FloatAttr(0.0));
+  return success();
+}
+
+LogicalResult ResizeOp::buildGradients(OpBuilder &builder,
+                                       ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, Value());
+  if (needed[0])
+    operandGrads[0] = builder.create<ResizeGradOp>(
+        getLoc(), getInput().getType(), onlyGrad(resultGrads),
+        builder.getDenseI64ArrayAttr(shapeOf(getInput())), getScalesAttr(),
+        getModeAttr(), getCoordinateTransformationModeAttr(),
+        getNearestModeAttr());
   return success();
 }
 

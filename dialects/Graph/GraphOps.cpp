@@ -1023,22 +1023,13 @@ struct ConvAttrs {
 };
 } // namespace
 
-/// Checks input and filter ranks, kernel sizes and the shared attributes;
-/// channels differ between conv and conv_transpose, so each checks its own.
-/// A transposed convolution may have negative pads: ONNX's output_shape can
-/// ask for more output than the full result, which widens it.
+/// Checks the attributes shared by conv, conv_transpose and
+/// conv_filter_grad for `spatial` spatial dims.
 static FailureOr<ConvAttrs>
-checkConvCommon(const Inference &inference, RankedTensorType input,
-                RankedTensorType filter, DenseI64ArrayAttr strides,
-                DenseI64ArrayAttr pads, DenseI64ArrayAttr dilations,
-                IntegerAttr group, bool allowNegativePads = false) {
-  if (input.getRank() < 3)
-    return inference.error(
-        "input must have rank >= 3 ([N, C, spatial...]), got ", input);
-  if (filter.getRank() != input.getRank())
-    return inference.error("filter rank ", filter.getRank(),
-                           " differs from input rank ", input.getRank());
-  int64_t spatial = input.getRank() - 2;
+checkConvAttrs(const Inference &inference, int64_t spatial,
+               DenseI64ArrayAttr strides, DenseI64ArrayAttr pads,
+               DenseI64ArrayAttr dilations, IntegerAttr group,
+               bool allowNegativePads) {
   ConvAttrs attrs;
   FailureOr<ArrayRef<int64_t>> s =
       inference.array(strides, "strides", spatial, "one per spatial dim");
@@ -1058,11 +1049,57 @@ checkConvCommon(const Inference &inference, RankedTensorType input,
   attrs.group = group.getInt();
   if (attrs.group < 1)
     return inference.error("group ", attrs.group, " must be >= 1");
+  return attrs;
+}
+
+/// Checks input and filter ranks, kernel sizes and the shared attributes;
+/// channels differ between conv and conv_transpose, so each checks its own.
+/// A transposed convolution may have negative pads: ONNX's output_shape can
+/// ask for more output than the full result, which widens it.
+static FailureOr<ConvAttrs>
+checkConvCommon(const Inference &inference, RankedTensorType input,
+                RankedTensorType filter, DenseI64ArrayAttr strides,
+                DenseI64ArrayAttr pads, DenseI64ArrayAttr dilations,
+                IntegerAttr group, bool allowNegativePads = false) {
+  if (input.getRank() < 3)
+    return inference.error(
+        "input must have rank >= 3 ([N, C, spatial...]), got ", input);
+  if (filter.getRank() != input.getRank())
+    return inference.error("filter rank ", filter.getRank(),
+                           " differs from input rank ", input.getRank());
+  int64_t spatial = input.getRank() - 2;
+  FailureOr<ConvAttrs> attrs = checkConvAttrs(
+      inference, spatial, strides, pads, dilations, group, allowNegativePads);
+  if (failed(attrs))
+    return failure();
   for (int64_t i = 0; i < spatial; ++i)
     if (filter.getDimSize(2 + i) < 1)
       return inference.error("filter dim ", 2 + i, " (kernel size) is ",
                              filter.getDimSize(2 + i), ", expected >= 1");
   return attrs;
+}
+
+/// The spatial sizes of a convolution's result from its input's spatial
+/// sizes and kernel (ONNX's formula).
+static FailureOr<SmallVector<int64_t>>
+convResultSpatial(const Inference &inference, ArrayRef<int64_t> inputSpatial,
+                  ArrayRef<int64_t> kernel, const ConvAttrs &attrs) {
+  int64_t spatial = inputSpatial.size();
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < spatial; ++i) {
+    CheckedInt extent = CheckedInt(attrs.dilations[i]) * (kernel[i] - 1) + 1;
+    CheckedInt padded =
+        CheckedInt(inputSpatial[i]) + attrs.pads[i] + attrs.pads[spatial + i];
+    FailureOr<int64_t> e = inference.value(extent, "dilated kernel extent");
+    FailureOr<int64_t> p = inference.value(padded, "padded input size");
+    if (failed(e) || failed(p))
+      return failure();
+    if (*p < *e)
+      return inference.error("input dim ", 2 + i, ": dilated kernel extent ",
+                             *e, " exceeds padded input size ", *p);
+    shape.push_back((*p - *e) / attrs.strides[i] + 1);
+  }
+  return shape;
 }
 
 /// Checks that an optional bias is [channels].
@@ -1117,22 +1154,13 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
       activation != "leaky_relu" && activation != "clip")
     return inference.error("activation '", activation.str(),
                            "' is not none, relu, leaky_relu or clip");
-  int64_t spatial = input->getRank() - 2;
+  FailureOr<SmallVector<int64_t>> resultSpatial =
+      convResultSpatial(inference, input->getShape().drop_front(2),
+                        filter->getShape().drop_front(2), *attrs);
+  if (failed(resultSpatial))
+    return failure();
   SmallVector<int64_t> shape{input->getDimSize(0), outChannels};
-  for (int64_t i = 0; i < spatial; ++i) {
-    int64_t in = input->getDimSize(2 + i), kernel = filter->getDimSize(2 + i);
-    CheckedInt extent = CheckedInt(attrs->dilations[i]) * (kernel - 1) + 1;
-    CheckedInt padded =
-        CheckedInt(in) + attrs->pads[i] + attrs->pads[spatial + i];
-    FailureOr<int64_t> e = inference.value(extent, "dilated kernel extent");
-    FailureOr<int64_t> p = inference.value(padded, "padded input size");
-    if (failed(e) || failed(p))
-      return failure();
-    if (*p < *e)
-      return inference.error("input dim ", 2 + i, ": dilated kernel extent ",
-                             *e, " exceeds padded input size ", *p);
-    shape.push_back((*p - *e) / attrs->strides[i] + 1);
-  }
+  llvm::append_range(shape, *resultSpatial);
   inferred.push_back(RankedTensorType::get(shape, input->getElementType()));
   return success();
 }
@@ -1409,19 +1437,15 @@ GRAPH_SOFTMAX_OP(LogSoftmaxOp)
 /// The result shape of a pool: n c kept, each spatial size from the
 /// window formula (ONNX's, including the ceil-mode rule that the last
 /// window must start inside the input or its left padding).
-static LogicalResult
-inferPool(const Inference &inference, Value inputValue,
-          DenseI64ArrayAttr kernelAttr, DenseI64ArrayAttr stridesAttr,
-          DenseI64ArrayAttr padsAttr, DenseI64ArrayAttr dilationsAttr,
-          BoolAttr ceilModeAttr, SmallVectorImpl<Type> &inferred) {
-  FailureOr<RankedTensorType> input =
-      inference.tensor(inputValue, "input", ElementSet::Float);
-  if (failed(input))
-    return failure();
-  if (input->getRank() < 3)
+static FailureOr<SmallVector<int64_t>>
+poolResultShape(const Inference &inference, RankedTensorType input,
+                DenseI64ArrayAttr kernelAttr, DenseI64ArrayAttr stridesAttr,
+                DenseI64ArrayAttr padsAttr, DenseI64ArrayAttr dilationsAttr,
+                BoolAttr ceilModeAttr) {
+  if (input.getRank() < 3)
     return inference.error(
-        "input must have rank >= 3 ([N, C, spatial...]), got ", *input);
-  int64_t spatial = input->getRank() - 2;
+        "input must have rank >= 3 ([N, C, spatial...]), got ", input);
+  int64_t spatial = input.getRank() - 2;
   FailureOr<ArrayRef<int64_t>> kernel =
       inference.array(kernelAttr, "kernel", spatial, "one per spatial dim");
   FailureOr<ArrayRef<int64_t>> strides =
@@ -1442,7 +1466,7 @@ inferPool(const Inference &inference, Value inputValue,
     dilations.assign(d->begin(), d->end());
   }
   bool ceilMode = ceilModeAttr && ceilModeAttr.getValue();
-  SmallVector<int64_t> shape(input->getShape().take_front(2));
+  SmallVector<int64_t> shape(input.getShape().take_front(2));
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t padBegin = (*pads)[i], padEnd = (*pads)[spatial + i];
     // A window lying wholly in padding has nothing to pool (onnxruntime
@@ -1451,7 +1475,7 @@ inferPool(const Inference &inference, Value inputValue,
       return inference.error("pads for input dim ", 2 + i, " (", padBegin, ", ",
                              padEnd, ") must be smaller than kernel ",
                              (*kernel)[i]);
-    int64_t in = input->getDimSize(2 + i), stride = (*strides)[i];
+    int64_t in = input.getDimSize(2 + i), stride = (*strides)[i];
     FailureOr<int64_t> extent = inference.value(
         CheckedInt(dilations[i]) * ((*kernel)[i] - 1) + 1, "window extent");
     FailureOr<int64_t> padded = inference.value(
@@ -1469,7 +1493,24 @@ inferPool(const Inference &inference, Value inputValue,
       --out;
     shape.push_back(out);
   }
-  inferred.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return shape;
+}
+
+static LogicalResult
+inferPool(const Inference &inference, Value inputValue,
+          DenseI64ArrayAttr kernelAttr, DenseI64ArrayAttr stridesAttr,
+          DenseI64ArrayAttr padsAttr, DenseI64ArrayAttr dilationsAttr,
+          BoolAttr ceilModeAttr, SmallVectorImpl<Type> &inferred) {
+  FailureOr<RankedTensorType> input =
+      inference.tensor(inputValue, "input", ElementSet::Float);
+  if (failed(input))
+    return failure();
+  FailureOr<SmallVector<int64_t>> shape =
+      poolResultShape(inference, *input, kernelAttr, stridesAttr, padsAttr,
+                      dilationsAttr, ceilModeAttr);
+  if (failed(shape))
+    return failure();
+  inferred.push_back(RankedTensorType::get(*shape, input->getElementType()));
   return success();
 }
 
@@ -2268,33 +2309,30 @@ std::string PadOp::getDimAnnotation() {
   return copyOrFreezeAnnotation(copied);
 }
 
-LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location> location,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &inferred) {
-  Inference inference(location, getOperationName());
-  FailureOr<RankedTensorType> input =
-      inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
-  if (failed(input))
-    return failure();
-  int64_t rank = input->getRank();
-  const Properties &props = adaptor.getProperties();
+/// Checks resize's (and resize_grad's) attributes for an operand of
+/// `rank`, whose shape `operandName` names; `sizes` is the result shape.
+template <typename Properties>
+static FailureOr<ArrayRef<int64_t>>
+checkResizeAttrs(const Inference &inference, const Properties &props,
+                 RankedTensorType operand, StringRef operandName) {
+  int64_t rank = operand.getRank();
+  std::string per = ("one per " + operandName + " dim").str();
   FailureOr<ArrayRef<int64_t>> sizes =
-      inference.array(props.sizes, "sizes", rank, "one per input dim");
+      inference.array(props.sizes, "sizes", rank, per);
   if (failed(sizes) || failed(inference.atLeast(*sizes, "sizes", 1)) ||
       failed(inference.attr(props.scales, "scales")))
     return failure();
   ArrayRef<float> scales = props.scales.asArrayRef();
   if (static_cast<int64_t>(scales.size()) != rank)
     return inference.error("scales has ", scales.size(), " entries, expected ",
-                           rank, " (one per input dim)");
+                           rank, " (", per, ")");
   for (auto [d, scale] : llvm::enumerate(scales))
     if (!std::isfinite(scale) || scale <= 0)
       return inference.error("scales[", d, "] is ", scale,
                              ", expected a positive number");
   for (int64_t d = 0; d < rank; ++d)
-    if (input->getDimSize(d) == 0)
-      return inference.error("input dim ", d, " is empty");
+    if (operand.getDimSize(d) == 0)
+      return inference.error(operandName, " dim ", d, " is empty");
   if (failed(oneOf(inference, props.mode, "mode", {"nearest", "linear"})) ||
       failed(oneOf(inference, props.coordinate_transformation_mode,
                    "coordinate_transformation_mode",
@@ -2304,19 +2342,38 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
           oneOf(inference, props.nearest_mode, "nearest_mode",
                 {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})))
     return failure();
+  return sizes;
+}
+
+LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> location,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> input =
+      inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
+  if (failed(input))
+    return failure();
+  FailureOr<ArrayRef<int64_t>> sizes =
+      checkResizeAttrs(inference, adaptor.getProperties(), *input, "input");
+  if (failed(sizes))
+    return failure();
   inferred.push_back(input->clone(*sizes));
   return success();
 }
 
-std::string ResizeOp::getDimAnnotation() {
-  // A dim of unchanged size and scale 1 maps every index to itself under
-  // each coordinate mode; any other dim interpolates across its length.
-  ArrayRef<int64_t> in = shapeOf(getInput()), sizes = getSizes();
-  ArrayRef<float> scales = getScales();
+/// A dim of unchanged size and scale 1 maps every index to itself under
+/// each coordinate mode; any other dim interpolates across its length.
+static std::string resizeAnnotation(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+                                    ArrayRef<float> scales) {
   SmallVector<bool> copied;
   for (auto [d, size] : llvm::enumerate(in))
-    copied.push_back(sizes[d] == size && scales[d] == 1.0f);
+    copied.push_back(out[d] == size && scales[d] == 1.0f);
   return copyOrFreezeAnnotation(copied);
+}
+
+std::string ResizeOp::getDimAnnotation() {
+  return resizeAnnotation(shapeOf(getInput()), getSizes(), getScales());
 }
 
 LogicalResult ResizeOp::adaptAttributesToTypes() {
@@ -2564,6 +2621,205 @@ std::string GatherGradOp::getDimAnnotation() {
   annotation.inputs = {indices, grad};
   annotation.outputs = {result};
   return annotation.str();
+}
+
+LogicalResult ConvFilterGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> input =
+      inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
+  FailureOr<RankedTensorType> grad =
+      inference.tensor(adaptor.getGrad(), "grad", ElementSet::Float);
+  if (failed(input) || failed(grad))
+    return failure();
+  if (input->getRank() < 3)
+    return inference.error(
+        "input must have rank >= 3 ([N, C, spatial...]), got ", *input);
+  if (grad->getRank() != input->getRank())
+    return inference.error("grad rank ", grad->getRank(),
+                           " differs from input rank ", input->getRank());
+  int64_t spatial = input->getRank() - 2;
+  const Properties &props = adaptor.getProperties();
+  FailureOr<ArrayRef<int64_t>> kernel =
+      inference.array(props.kernel, "kernel", spatial, "one per spatial dim");
+  if (failed(kernel) || failed(inference.atLeast(*kernel, "kernel", 1)))
+    return failure();
+  FailureOr<ConvAttrs> attrs =
+      checkConvAttrs(inference, spatial, props.strides, props.pads,
+                     props.dilations, props.group, /*allowNegativePads=*/false);
+  if (failed(attrs))
+    return failure();
+  int64_t batch = input->getDimSize(0), channels = input->getDimSize(1);
+  int64_t outChannels = grad->getDimSize(1), group = attrs->group;
+  if (grad->getDimSize(0) != batch)
+    return inference.error("grad batch ", grad->getDimSize(0),
+                           " differs from input batch ", batch);
+  if (channels % group != 0)
+    return inference.error("input channels ", channels,
+                           " are not divisible by group ", group);
+  if (outChannels % group != 0)
+    return inference.error("grad channels ", outChannels,
+                           " are not divisible by group ", group);
+  FailureOr<SmallVector<int64_t>> resultSpatial = convResultSpatial(
+      inference, input->getShape().drop_front(2), *kernel, *attrs);
+  if (failed(resultSpatial))
+    return failure();
+  if (grad->getShape().drop_front(2) != ArrayRef<int64_t>(*resultSpatial))
+    return inference.error(
+        "grad spatial sizes ", str(grad->getShape().drop_front(2)),
+        " differ from the conv result's ", str(*resultSpatial));
+  SmallVector<int64_t> shape{outChannels, channels / group};
+  llvm::append_range(shape, *kernel);
+  inferred.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return success();
+}
+
+std::string ConvFilterGradOp::getDimAnnotation() {
+  // n+ c h^ w^, n+ o h'^ w'^ -> o c r^ s^: the batch is summed, so a
+  // data-parallel piece yields a partial filter gradient. Groups freeze both
+  // channel dims, as for conv.
+  int64_t spatial = shapeOf(getInput()).size() - 2;
+  bool grouped = getGroup() != 1;
+  auto channelKind = grouped ? DimLabel::Frozen : DimLabel::Spatial;
+  DimLabelNames names;
+  DimLabel n{names.next(), DimLabel::Reduced};
+  DimLabel c{names.next(), channelKind};
+  AnnotatedTensor inputSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  DimLabel o{names.next(), channelKind};
+  AnnotatedTensor gradSpatial = freshLabels(names, spatial, DimLabel::Frozen);
+  DimLabel resultC = grouped ? DimLabel{names.next(), DimLabel::Frozen} : c;
+  AnnotatedTensor kernel = freshLabels(names, spatial, DimLabel::Frozen);
+
+  DimAnnotation annotation;
+  AnnotatedTensor input{n, c}, grad{n, o}, result{o, resultC};
+  input.append(inputSpatial);
+  grad.append(gradSpatial);
+  result.append(kernel);
+  annotation.inputs = {input, grad};
+  annotation.outputs = {result};
+  return annotation.str();
+}
+
+/// Checks that a pool gradient's `grad` has the shape the pool gives
+/// `input`.
+static LogicalResult checkPoolGrad(const Inference &inference,
+                                   StringRef poolName, RankedTensorType input,
+                                   RankedTensorType grad,
+                                   FailureOr<SmallVector<int64_t>> poolShape) {
+  if (failed(poolShape))
+    return failure();
+  if (grad.getShape() != ArrayRef<int64_t>(*poolShape))
+    return inference.error("grad of type ", grad, " does not have the ",
+                           poolName, " result shape ", str(*poolShape),
+                           " of input ", input);
+  return success();
+}
+
+/// n c h^ w^ (, n c h'^ w'^) -> n c h^ w^: pool gradients keep the batch
+/// and channels splittable, as the pools do.
+static std::string poolGradAnnotation(int64_t spatial, bool readsInput) {
+  DimLabelNames names;
+  AnnotatedTensor input = freshLabels(names, 2);
+  AnnotatedTensor grad = input;
+  input.append(freshLabels(names, spatial, DimLabel::Frozen));
+  grad.append(freshLabels(names, spatial, DimLabel::Frozen));
+  DimAnnotation annotation;
+  if (readsInput)
+    annotation.inputs.push_back(input);
+  annotation.inputs.push_back(grad);
+  annotation.outputs = {input};
+  return annotation.str();
+}
+
+LogicalResult MaxPoolGradOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> location,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> input =
+      inference.tensor(adaptor.getInput(), "input", ElementSet::Float);
+  FailureOr<RankedTensorType> grad =
+      inference.tensor(adaptor.getGrad(), "grad", ElementSet::Float);
+  const Properties &props = adaptor.getProperties();
+  if (failed(input) || failed(grad) ||
+      failed(inference.attr(props.dilations, "dilations")) ||
+      failed(checkPoolGrad(inference, "max_pool", *input, *grad,
+                           poolResultShape(inference, *input, props.kernel,
+                                           props.strides, props.pads,
+                                           props.dilations, props.ceil_mode))))
+    return failure();
+  inferred.push_back(*input);
+  return success();
+}
+
+std::string MaxPoolGradOp::getDimAnnotation() {
+  return poolGradAnnotation(shapeOf(getInput()).size() - 2,
+                            /*readsInput=*/true);
+}
+
+LogicalResult AvgPoolGradOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> location,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> grad =
+      inference.tensor(adaptor.getGrad(), "grad", ElementSet::Float);
+  if (failed(grad))
+    return failure();
+  if (grad->getRank() < 3)
+    return inference.error(
+        "grad must have rank >= 3 ([N, C, spatial...]), got ", *grad);
+  const Properties &props = adaptor.getProperties();
+  FailureOr<ArrayRef<int64_t>> inputSpatial =
+      inference.array(props.input_spatial_shape, "input_spatial_shape",
+                      grad->getRank() - 2, "one per spatial dim");
+  if (failed(inputSpatial) ||
+      failed(inference.atLeast(*inputSpatial, "input_spatial_shape", 1)))
+    return failure();
+  SmallVector<int64_t> shape(grad->getShape().take_front(2));
+  llvm::append_range(shape, *inputSpatial);
+  auto input = RankedTensorType::get(shape, grad->getElementType());
+  if (failed(checkPoolGrad(inference, "avg_pool", input, *grad,
+                           poolResultShape(inference, input, props.kernel,
+                                           props.strides, props.pads,
+                                           /*dilationsAttr=*/nullptr,
+                                           props.ceil_mode))))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+std::string AvgPoolGradOp::getDimAnnotation() {
+  return poolGradAnnotation(shapeOf(getGrad()).size() - 2,
+                            /*readsInput=*/false);
+}
+
+LogicalResult ResizeGradOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> location,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  Inference inference(location, getOperationName());
+  FailureOr<RankedTensorType> grad =
+      inference.tensor(adaptor.getGrad(), "grad", ElementSet::Float);
+  if (failed(grad))
+    return failure();
+  FailureOr<ArrayRef<int64_t>> sizes =
+      checkResizeAttrs(inference, adaptor.getProperties(), *grad, "grad");
+  if (failed(sizes))
+    return failure();
+  inferred.push_back(grad->clone(*sizes));
+  return success();
+}
+
+std::string ResizeGradOp::getDimAnnotation() {
+  return resizeAnnotation(getSizes(), shapeOf(getGrad()), getScales());
+}
+
+LogicalResult ResizeGradOp::adaptAttributesToTypes() {
+  // As for resize: a split dim has scale 1, so only the sizes change.
+  setSizes(getType().getShape());
+  return success();
 }
 
 /// Optimizer updates: every tensor operand and result has the parameter's

@@ -19,7 +19,7 @@ element of every parameter the central difference
 (f(x + h) - f(x - h)) / 2h with h = 1e-6 * max(1, |x|) is taken in float64.
 Inputs keep 0.05 away from kinks (relu, abs, clip, leaky_relu, hard_*),
 domains (log, sqrt and pow bases positive, divisors away from 0) and ties
-(reduce_max, max, min).
+(reduce_max, max, min, max_pool).
 
 Tolerances:
   per parameter  ||grad - fd||_2 / max(||fd||_2, 1e-6) <= 1e-4
@@ -152,6 +152,153 @@ def onnx_pad(x, pads, value):
                  for d, (b, e) in enumerate(zip(begin, end)))
     widths = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end)]
     return np.pad(x[crop], widths, mode="constant", constant_values=value)
+
+
+def _window_slices(taps, strides, dilations, counts):
+    """Per spatial dim, the strided slice that tap k of every window reads
+    (window i starts at i * stride, tap k adds k * dilation)."""
+    return tuple(slice(k * d, k * d + s * (n - 1) + 1, s)
+                 for k, s, d, n in zip(taps, strides, dilations, counts))
+
+
+def conv(x, w, b, strides, pads, dilations, group):
+    """ONNX Conv: x [N, C, in...], w [O, C/group, kernel...]."""
+    rank = x.ndim - 2
+    kernel = w.shape[2:]
+    xp = np.pad(x, [(0, 0), (0, 0)] + list(zip(pads[:rank], pads[rank:])))
+    out = [(xp.shape[2 + i] - dilations[i] * (kernel[i] - 1) - 1) //
+           strides[i] + 1 for i in range(rank)]
+    cg, og = x.shape[1] // group, w.shape[0] // group
+    y = np.zeros((x.shape[0], w.shape[0]) + tuple(out))
+    for tap in np.ndindex(*kernel):
+        patch = xp[(slice(None), slice(None)) +
+                   _window_slices(tap, strides, dilations, out)]
+        for g in range(group):
+            y[:, g * og:(g + 1) * og] += np.einsum(
+                "nc...,oc->no...", patch[:, g * cg:(g + 1) * cg],
+                w[(slice(g * og, (g + 1) * og), slice(None)) + tap])
+    return y if b is None else y + b.reshape((1, -1) + (1,) * rank)
+
+
+def conv_transpose(x, w, b, strides, pads, dilations, output_padding, group):
+    """ONNX ConvTranspose: x [N, C, in...], w [C, O/group, kernel...]; each
+    input position adds w times itself into the full result, which pads
+    then crop."""
+    rank = x.ndim - 2
+    kernel, size = w.shape[2:], x.shape[2:]
+    full = [strides[i] * (size[i] - 1) + output_padding[i] +
+            dilations[i] * (kernel[i] - 1) + 1 for i in range(rank)]
+    cg, og = x.shape[1] // group, w.shape[1]
+    y = np.zeros((x.shape[0], og * group) + tuple(full))
+    for tap in np.ndindex(*kernel):
+        index = _window_slices(tap, strides, dilations, size)
+        for g in range(group):
+            y[(slice(None), slice(g * og, (g + 1) * og)) + index] += np.einsum(
+                "nc...,co->no...", x[:, g * cg:(g + 1) * cg],
+                w[(slice(g * cg, (g + 1) * cg), slice(None)) + tap])
+    y = y[(slice(None), slice(None)) +
+          tuple(slice(pads[i], full[i] - pads[rank + i]) for i in range(rank))]
+    return y if b is None else y + b.reshape((1, -1) + (1,) * rank)
+
+
+def pool_output_size(size, kernel, stride, begin, end, dilation, ceil_mode):
+    """ONNX's pooled size; in ceil mode the last window must start inside
+    the input or its begin padding."""
+    span = size + begin + end - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + begin:
+        out -= 1
+    return out
+
+
+def _pool(x, kernel, strides, pads, dilations, ceil_mode, fill, combine):
+    """Folds every window of x padded with `fill` (also past the end padding,
+    for ceil mode's overhang) with `combine`."""
+    rank = x.ndim - 2
+    out = [pool_output_size(x.shape[2 + i], kernel[i], strides[i], pads[i],
+                            pads[rank + i], dilations[i], ceil_mode)
+           for i in range(rank)]
+    overhang = [max(0, (out[i] - 1) * strides[i] +
+                    dilations[i] * (kernel[i] - 1) + 1 -
+                    (x.shape[2 + i] + pads[i] + pads[rank + i]))
+                for i in range(rank)]
+    xp = np.pad(x, [(0, 0), (0, 0)] +
+                [(pads[i], pads[rank + i] + overhang[i]) for i in range(rank)],
+                constant_values=fill)
+    result = None
+    for tap in np.ndindex(*kernel):
+        patch = xp[(slice(None), slice(None)) +
+                   _window_slices(tap, strides, dilations, out)]
+        result = patch if result is None else combine(result, patch)
+    return result
+
+
+def max_pool(x, kernel, strides, pads, dilations, ceil_mode):
+    return _pool(x, kernel, strides, pads, dilations, ceil_mode, -np.inf,
+                 np.maximum)
+
+
+def avg_pool(x, kernel, strides, pads, count_include_pad, ceil_mode):
+    """ONNX AveragePool: the divisor counts the window's input elements, or
+    with count_include_pad its elements inside the padded input (never the
+    ceil-mode overhang past the end padding)."""
+    rank = x.ndim - 2
+    sums = _pool(x, kernel, strides, pads, [1] * rank, ceil_mode, 0.0, np.add)
+    counts = np.ones(())
+    for i in range(rank):
+        size = x.shape[2 + i]
+        start = np.arange(sums.shape[2 + i]) * strides[i] - pads[i]
+        end = start + kernel[i]
+        if count_include_pad:
+            count = np.minimum(end, size + pads[rank + i]) - start
+        else:
+            count = np.minimum(end, size) - np.maximum(start, 0)
+        counts = np.multiply.outer(counts, count)
+    return sums / counts
+
+
+def resize(x, scales, mode, coord, nearest_mode="round_prefer_floor"):
+    """ONNX Resize with scales, one dim at a time: each output index maps to
+    a source coordinate, then to one input (nearest) or two blended ones
+    (linear, the coordinate clamped to the input)."""
+    for axis, scale in enumerate(scales):
+        size = x.shape[axis]
+        out = int(math.floor(size * scale))
+        if out == size and scale == 1:
+            continue
+        o = np.arange(out, dtype=np.float64)
+        if coord == "half_pixel":
+            c = (o + 0.5) / scale - 0.5
+        elif coord == "pytorch_half_pixel":
+            c = (o + 0.5) / scale - 0.5 if out > 1 else np.zeros(out)
+        elif coord == "align_corners":
+            length = size * scale
+            c = o * (size - 1) / (length - 1) if length > 1 else np.zeros(out)
+        else:
+            c = o / scale
+        matrix = np.zeros((out, size))
+        if mode == "nearest":
+            floor = np.floor(c)
+            half = c == floor + 0.5
+            if nearest_mode == "round_prefer_floor":
+                i = np.where(half, floor, np.round(c))
+            elif nearest_mode == "round_prefer_ceil":
+                i = np.where(half, floor + 1, np.round(c))
+            elif nearest_mode == "floor":
+                i = floor
+            else:
+                i = np.ceil(c)
+            i = np.clip(i, 0, size - 1).astype(np.int64)
+            matrix[np.arange(out), i] = 1.0
+        else:
+            c = np.clip(c, 0, size - 1)
+            lo = np.floor(c).astype(np.int64)
+            hi = np.minimum(lo + 1, size - 1)
+            weight = c - lo
+            np.add.at(matrix, (np.arange(out), lo), 1 - weight)
+            np.add.at(matrix, (np.arange(out), hi), weight)
+        x = np.moveaxis(np.tensordot(matrix, x, axes=([1], [axis])), 0, axis)
+    return x
 
 
 # ---------------------------------------------------------------------------
@@ -590,6 +737,104 @@ def data_movement_cases(d):
     ]
 
 
+def spatial_cases(d):
+    """Convolutions, pooling and resize: strides, padding, dilations, groups,
+    output padding, overlapping windows and ceil mode."""
+    def conv_case(name, x_shape, w_shape, bias, strides, pads, dilations,
+                  group=1):
+        params = {"x": d.normal(x_shape), "w": d.normal(w_shape, 0.5)}
+        if bias:
+            params["b"] = d.normal((w_shape[0],))
+        return Case(
+            name, ["conv"], params,
+            lambda b, P: [b.node(
+                "Conv", [P["x"], P["w"]] + ([P["b"]] if "b" in P else []),
+                strides=strides, pads=pads, dilations=dilations,
+                group=group)],
+            lambda P: [conv(P["x"], P["w"], P.get("b"), strides, pads,
+                            dilations, group)])
+
+    def conv_transpose_case(name, x_shape, w_shape, bias, strides, pads,
+                            dilations, output_padding, group=1):
+        params = {"x": d.normal(x_shape), "w": d.normal(w_shape, 0.5)}
+        if bias:
+            params["b"] = d.normal((w_shape[1] * group,))
+        return Case(
+            name, ["conv_transpose"], params,
+            lambda b, P: [b.node(
+                "ConvTranspose",
+                [P["x"], P["w"]] + ([P["b"]] if "b" in P else []),
+                strides=strides, pads=pads, dilations=dilations,
+                output_padding=output_padding, group=group)],
+            lambda P: [conv_transpose(P["x"], P["w"], P.get("b"), strides,
+                                      pads, dilations, output_padding,
+                                      group)])
+
+    def max_pool_case(name, x_shape, kernel, strides, pads, dilations,
+                      ceil_mode):
+        return Case(
+            name, ["max_pool"], {"x": d.distinct(x_shape)},
+            lambda b, P: [b.node("MaxPool", [P["x"]], kernel_shape=kernel,
+                                 strides=strides, pads=pads,
+                                 dilations=dilations,
+                                 ceil_mode=int(ceil_mode))],
+            lambda P: [max_pool(P["x"], kernel, strides, pads, dilations,
+                                ceil_mode)])
+
+    def avg_pool_case(name, x_shape, kernel, strides, pads,
+                      count_include_pad, ceil_mode):
+        return Case(
+            name, ["avg_pool"], {"x": d.normal(x_shape)},
+            lambda b, P: [b.node("AveragePool", [P["x"]], kernel_shape=kernel,
+                                 strides=strides, pads=pads,
+                                 count_include_pad=int(count_include_pad),
+                                 ceil_mode=int(ceil_mode))],
+            lambda P: [avg_pool(P["x"], kernel, strides, pads,
+                                count_include_pad, ceil_mode)])
+
+    def resize_case(name, x_shape, scales, mode, coord, nearest_mode):
+        return Case(
+            name, ["resize"], {"x": d.normal(x_shape)},
+            lambda b, P: [b.node(
+                "Resize", [P["x"], "", b.constant_node(scales)], mode=mode,
+                coordinate_transformation_mode=coord,
+                nearest_mode=nearest_mode)],
+            lambda P: [resize(P["x"], scales, mode, coord, nearest_mode)])
+
+    return [
+        conv_case("conv_1d", (2, 4, 11), (3, 4, 3), True, [2], [1, 2], [2]),
+        # The width leaves one padded column unread (output padding 1 in
+        # the input gradient).
+        conv_case("conv_2d_groups", (2, 4, 7, 9), (6, 2, 3, 3), True, [2, 2],
+                  [1, 0, 1, 1], [2, 1], group=2),
+        conv_case("conv_2d", (1, 3, 5, 5), (4, 3, 3, 3), False, [1, 1],
+                  [1, 1, 1, 1], [1, 1]),
+        conv_transpose_case("conv_transpose_2d", (1, 4, 3, 4), (4, 3, 3, 3),
+                            True, [2, 2], [1, 0, 1, 1], [1, 1], [1, 1]),
+        # Output padding beyond the end pads (shrunk within the stride).
+        conv_transpose_case("conv_transpose_1d_groups", (2, 4, 5), (4, 2, 3),
+                            False, [3], [1, 0], [2], [2], group=2),
+        max_pool_case("max_pool_2d_ceil", (2, 3, 7, 6), [3, 3], [2, 2],
+                      [1, 1, 1, 1], [1, 1], True),
+        max_pool_case("max_pool_1d_dilated", (2, 2, 9), [2], [1], [1, 1], [2],
+                      False),
+        avg_pool_case("avg_pool_2d_ceil", (2, 3, 7, 6), [3, 2], [2, 2],
+                      [1, 1, 0, 1], False, True),
+        avg_pool_case("avg_pool_include_pad", (2, 3, 7, 6), [3, 3], [2, 2],
+                      [1, 1, 1, 1], True, False),
+        avg_pool_case("avg_pool_pad_ceil", (1, 2, 7, 6), [3, 2], [2, 2],
+                      [1, 1, 0, 1], True, True),
+        resize_case("resize_nearest_2x", (1, 2, 3, 4), [1, 1, 2, 2],
+                    "nearest", "half_pixel", "round_prefer_floor"),
+        resize_case("resize_nearest_asym", (2, 3, 5), [1, 1, 2],
+                    "nearest", "asymmetric", "floor"),
+        resize_case("resize_linear_2x", (1, 2, 3, 4), [1, 1, 2, 2], "linear",
+                    "half_pixel", "round_prefer_floor"),
+        resize_case("resize_linear_corners", (1, 2, 3, 4), [1, 1, 2, 2],
+                    "linear", "align_corners", "round_prefer_floor"),
+    ]
+
+
 def composed_cases(d):
     """ONNX operators the importer writes as several differentiable ops."""
     s = (3, 5)
@@ -634,7 +879,7 @@ def all_cases():
     d = Data(np.random.default_rng(SEED))
     cases = (elementwise_cases(d) + contraction_cases(d) +
              normalization_cases(d) + reduction_cases(d) +
-             data_movement_cases(d) + composed_cases(d))
+             data_movement_cases(d) + composed_cases(d) + spatial_cases(d))
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "duplicate case names"
     for case in cases:

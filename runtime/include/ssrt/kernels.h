@@ -241,6 +241,45 @@ void gatherGrad(const void *indices, DType indexType, const float *dy, float *y,
                 int64_t outer, int64_t axisSize, int64_t inner,
                 int64_t numIndices);
 
+/// Gradient of conv with respect to its filter, shapes as for conv
+/// (dyShape is conv's yShape, dwShape its wShape): dw[o, c, k...] = sum over
+/// n and output positions p of dy[n, o, p] * x[n, g * C/group + c,
+/// p * strides - padsBegin + k * dilations] (0 in the padding), g being o's
+/// group. im2col and sgemm per batch element: fixed chunks of the batch sum
+/// into partial filters added in chunk order (or, for one chunk, fixed tiles
+/// of dw), each sgemm on one thread, so that the rounding never depends on
+/// the thread count.
+void convFilterGrad(const float *x, const float *dy, float *dw, int spatialRank,
+                    const int64_t *xShape, const int64_t *dyShape,
+                    const int64_t *dwShape, const int64_t *strides,
+                    const int64_t *padsBegin, const int64_t *dilations,
+                    int64_t group);
+
+/// Gradient of maxPool (same shapes and window arguments): dx = 0, then each
+/// dy element added at the first maximum of its window in x, in row-major
+/// window order with the padding skipped (PyTorch's choice among ties).
+void maxPoolGrad(const float *x, const float *dy, float *dx, int spatialRank,
+                 const int64_t *xShape, const int64_t *dyShape,
+                 const int64_t *kernel, const int64_t *strides,
+                 const int64_t *padsBegin, const int64_t *dilations);
+
+/// Gradient of avgPool (same shapes and window arguments): dx = 0, then each
+/// dy element divided by its window's count, as avgPool counts it, added to
+/// every input element of the window.
+void avgPoolGrad(const float *dy, float *dx, int spatialRank,
+                 const int64_t *xShape, const int64_t *dyShape,
+                 const int64_t *kernel, const int64_t *strides,
+                 const int64_t *padsBegin, const int64_t *padsEnd,
+                 bool countIncludePad);
+
+/// Gradient of resize (same arguments; inShape is dx's shape, outShape
+/// dy's): the transpose of its interpolation, one dim at a time. dx = 0,
+/// then each element of dy added to the input elements its output read,
+/// times their weights.
+void resizeGrad(const float *dy, float *dx, const int64_t *inShape,
+                const int64_t *outShape, const float *scales, int rank,
+                ResizeMode mode, CoordMode coord, NearestMode nearest);
+
 enum class LrSchedule : int32_t { Constant, WarmupLinear, Cosine };
 
 /// The learning rate of the optimizer step that follows `step` completed

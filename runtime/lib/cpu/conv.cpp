@@ -3,7 +3,8 @@
 // input, except unit-stride 1x1 ones (a plain sgemm), depthwise ones (their
 // own direct loop) and shapes that would leave most of its vector lanes idle
 // (im2col and sgemm). An optional activation is applied in the pass that
-// finishes each output. Transposed convolution is sgemm followed by col2im.
+// finishes each output. Transposed convolution is sgemm followed by col2im;
+// the filter gradient is im2col followed by sgemm.
 #include "conv_direct.h"
 #include "fatal_error.h"
 #include "multiversion.h"
@@ -15,6 +16,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ssrt {
@@ -28,6 +30,8 @@ namespace {
 // Scratch slot (per thread) of the im2col columns; conv_direct.cpp uses
 // slots 0 and 1 the same way.
 constexpr int kColumnSlot = 0;
+// Scratch slot of the filter gradient's per-chunk partial sums.
+constexpr int kPartialSlot = 3;
 
 void sgemmNN(int64_t m, int64_t n, int64_t k, const float *a, const float *b,
              float *c) {
@@ -365,6 +369,106 @@ void convTranspose(const float *x, const float *w, const float *bias, float *y,
           });
     }
   }
+}
+
+void convFilterGrad(const float *x, const float *dy, float *dw, int spatialRank,
+                    const int64_t *xShape, const int64_t *dyShape,
+                    const int64_t *dwShape, const int64_t *strides,
+                    const int64_t *padsBegin, const int64_t *dilations,
+                    int64_t group) {
+  const int64_t N = xShape[0], C = xShape[1], O = dyShape[1];
+  if (group < 1 || C % group != 0 || O % group != 0 || dwShape[0] != O ||
+      dwShape[1] != C / group || dyShape[0] != N)
+    cpu::fatalError("ssrt: convFilterGrad shapes do not match group %lld",
+                    static_cast<long long>(group));
+  SpatialGeometry g(spatialRank, xShape + 2, dyShape + 2, dwShape + 2, strides,
+                    padsBegin, dilations);
+  const int64_t Cg = C / group, Og = O / group;
+  const int64_t colRows = Cg * g.kernelSize, dwSize = O * colRows;
+  if (dwSize == 0)
+    return;
+  if (N == 0 || g.outSize == 0) {
+    fill(dw, DType::F32, dwSize, 0.0);
+    return;
+  }
+  bool pointwise = g.kernelSize == 1 && g.pad[0] == 0 && g.pad[1] == 0 &&
+                   g.pad[2] == 0 && g.stride[0] == 1 && g.stride[1] == 1 &&
+                   g.stride[2] == 1 && g.inSize == g.outSize &&
+                   g.in[2] == g.out[2] && g.in[1] == g.out[1];
+
+  // Every split below is fixed by the shapes, never by the thread count, and
+  // every sgemm runs on one thread (inside a parallel region the BLAS does
+  // not split further): OpenBLAS's own split changes the rounding.
+  //
+  // dW_g (Og x Cg*K) = sum over n of dY_g (Og x outSize) x col^T, over the
+  // columns [c0, c0 + cols) of rows [r0, r0 + rows), for batches
+  // [nBegin, nEnd) in order (the first overwrites).
+  auto accumulate = [&](float *out, int64_t gi, int64_t nBegin, int64_t nEnd,
+                        int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
+    for (int64_t n = nBegin; n < nEnd; ++n) {
+      const float *xg = x + (n * C + gi * Cg) * g.inSize;
+      const float *dyg = dy + (n * O + gi * Og) * g.outSize;
+      const float *columns = xg;
+      if (!pointwise) {
+        float *col = cpu::scratchFloats(kColumnSlot, colRows * g.outSize);
+        im2col(xg, Cg, g, col);
+        columns = col;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                  static_cast<blasint>(rows), static_cast<blasint>(cols),
+                  static_cast<blasint>(g.outSize), 1.0f, dyg + r0 * g.outSize,
+                  static_cast<blasint>(g.outSize), columns + c0 * g.outSize,
+                  static_cast<blasint>(g.outSize), n == nBegin ? 0.0f : 1.0f,
+                  out + (gi * Og + r0) * colRows + c0,
+                  static_cast<blasint>(colRows));
+    }
+  };
+
+  // Batches split into chunks, each summed into its own partial dW, then
+  // the partials added in chunk order; the partials are capped at 16 MiB.
+  const int64_t maxChunks = 8, partialBudget = int64_t(1) << 22;
+  const int64_t chunks =
+      std::min({N, maxChunks, std::max<int64_t>(1, partialBudget / dwSize)});
+  if (chunks > 1 && !omp_in_parallel()) {
+    float *partials = cpu::scratchFloats(kPartialSlot, chunks * dwSize);
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < chunks; ++b)
+      for (int64_t gi = 0; gi < group; ++gi)
+        accumulate(partials + b * dwSize, gi, b * N / chunks,
+                   (b + 1) * N / chunks, 0, Og, 0, colRows);
+    cpu::parallelRanges(dwSize, chunks, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float sum = partials[i];
+        for (int64_t b = 1; b < chunks; ++b)
+          sum += partials[b * dwSize + i];
+        dw[i] = sum;
+      }
+    });
+    return;
+  }
+
+  // One chunk: fixed tiles of each group's dW_g in parallel (over all
+  // groups at once).
+  const int64_t tileRows = 64, tileColumns = 256;
+  const int64_t rowTiles = (Og + tileRows - 1) / tileRows;
+  const int64_t columnTiles = (colRows + tileColumns - 1) / tileColumns;
+  const int64_t tilesPerGroup = rowTiles * columnTiles;
+  auto tile = [&](int64_t t) {
+    const int64_t gi = t / tilesPerGroup, inGroup = t % tilesPerGroup;
+    const int64_t r0 = inGroup / columnTiles * tileRows;
+    const int64_t c0 = inGroup % columnTiles * tileColumns;
+    accumulate(dw, gi, 0, N, r0, std::min(tileRows, Og - r0), c0,
+               std::min(tileColumns, colRows - c0));
+  };
+  const int64_t tiles = group * tilesPerGroup;
+  if (omp_in_parallel()) {
+    for (int64_t t = 0; t < tiles; ++t)
+      tile(t);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < tiles; ++t)
+    tile(t);
 }
 
 } // namespace ssrt

@@ -366,34 +366,8 @@ void avgPool(const float *x, float *y, int spatialRank, const int64_t *xShape,
              const int64_t *padsEnd, bool countIncludePad) {
   SpatialGeometry g(spatialRank, xShape + 2, yShape + 2, kernel, strides,
                     padsBegin, nullptr);
-  int64_t padEnd[3] = {0, 0, 0};
-  for (int s = 0; s < spatialRank; ++s)
-    padEnd[3 - spatialRank + s] = padsEnd ? padsEnd[s] : 0;
-  // Per dim and output index, how many window positions count: those inside
-  // the input, or with countIncludePad those inside the padded input (the
-  // ceil-mode overhang past the end padding never counts).
-  std::vector<float> counts[3];
-  for (int d = 0; d < 3; ++d) {
-    counts[d].resize(static_cast<size_t>(g.out[d]));
-    for (int64_t o = 0; o < g.out[d]; ++o) {
-      int64_t start = o * g.stride[d] - g.pad[d];
-      int64_t end = start + g.kernel[d];
-      int64_t n;
-      if (countIncludePad) {
-        int64_t paddedEnd = g.in[d] + padEnd[d];
-        n = (end < paddedEnd ? end : paddedEnd) - start;
-      } else {
-        n = (end < g.in[d] ? end : g.in[d]) - (start > 0 ? start : 0);
-      }
-      counts[d][o] = static_cast<float>(n);
-    }
-  }
-  std::vector<float> divisor(static_cast<size_t>(g.outSize));
-  for (int64_t od = 0; od < g.out[0]; ++od)
-    for (int64_t oh = 0; oh < g.out[1]; ++oh)
-      for (int64_t ow = 0; ow < g.out[2]; ++ow)
-        divisor[(od * g.out[1] + oh) * g.out[2] + ow] =
-            counts[0][od] * counts[1][oh] * counts[2][ow];
+  const std::vector<float> divisor =
+      cpu::averagePoolDivisors(g, spatialRank, padsEnd, countIncludePad);
   const WidthTaps taps(g);
   const WindowRows rows(g);
   const int64_t planes = xShape[0] * xShape[1];

@@ -4,6 +4,7 @@
 // dim (with a vector loop for 2x upsampling).
 #include "fatal_error.h"
 #include "multiversion.h"
+#include "resize_axis.h"
 #include "scratch_buffer.h"
 #include "ssrt/kernels.h"
 #include "strided_iteration.h"
@@ -65,12 +66,7 @@ int64_t nearestIndex(NearestMode mode, float x) {
 
 /// Per output index along one dim: the two source offsets (already scaled by
 /// the input stride) and the weight of the second.
-struct AxisTable {
-  std::vector<int64_t> lo, hi;
-  std::vector<float> weight;
-  bool interpolated = false;
-  bool identity = false; // output index i reads input index i alone
-};
+using AxisTable = cpu::ResizeAxis;
 
 /// The inner dim of a linear 2x upsample: away from the edges, output 2m + r
 /// (r = 0, 1) interpolates input m + lo[r] and m + hi[r] with weight[r], the
@@ -284,6 +280,41 @@ void resizeImages(const float *x, float *y, int64_t planes, int64_t inH,
 
 } // namespace
 
+cpu::ResizeAxis cpu::resizeAxis(int64_t in, int64_t out, float scale,
+                                ResizeMode mode, CoordMode coord,
+                                NearestMode nearest) {
+  ResizeAxis t;
+  t.lo.resize(static_cast<size_t>(out));
+  t.hi.resize(t.lo.size());
+  t.weight.resize(t.lo.size());
+  // A dim kept at its size with scale 1 maps every index to itself.
+  const bool identity = in == out && scale == 1.0f;
+  t.interpolated = mode == ResizeMode::Linear && !identity;
+  t.identity = identity;
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i0 = o, i1 = o;
+    float w = 0.0f;
+    if (!identity) {
+      float c = sourceCoordinate(coord, o, scale, in, out);
+      if (mode == ResizeMode::Nearest) {
+        i0 = nearestIndex(nearest, c);
+        i0 = i0 < 0 ? 0 : (i0 >= in ? in - 1 : i0);
+        i1 = i0;
+      } else {
+        c = c < 0.0f ? 0.0f : c;
+        c = c > static_cast<float>(in - 1) ? static_cast<float>(in - 1) : c;
+        i0 = static_cast<int64_t>(c);
+        i1 = i0 + 1 < in ? i0 + 1 : in - 1;
+        w = c - static_cast<float>(i0);
+      }
+    }
+    t.lo[o] = i0;
+    t.hi[o] = i1;
+    t.weight[o] = w;
+  }
+  return t;
+}
+
 void resize(const float *x, float *y, const int64_t *inShape,
             const int64_t *outShape, const float *scales, int rank,
             ResizeMode mode, CoordMode coord, NearestMode nearest) {
@@ -311,33 +342,10 @@ void resize(const float *x, float *y, const int64_t *inShape,
     const float scale =
         scales ? scales[d] : static_cast<float>(out) / static_cast<float>(in);
     AxisTable &t = tables[d];
-    t.lo.resize(static_cast<size_t>(out));
-    t.hi.resize(t.lo.size());
-    t.weight.resize(t.lo.size());
-    // A dim kept at its size with scale 1 maps every index to itself.
-    const bool identity = in == out && scale == 1.0f;
-    t.interpolated = mode == ResizeMode::Linear && !identity;
-    t.identity = identity;
+    t = cpu::resizeAxis(in, out, scale, mode, coord, nearest);
     for (int64_t o = 0; o < out; ++o) {
-      int64_t i0 = o, i1 = o;
-      float w = 0.0f;
-      if (!identity) {
-        float c = sourceCoordinate(coord, o, scale, in, out);
-        if (mode == ResizeMode::Nearest) {
-          i0 = nearestIndex(nearest, c);
-          i0 = i0 < 0 ? 0 : (i0 >= in ? in - 1 : i0);
-          i1 = i0;
-        } else {
-          c = c < 0.0f ? 0.0f : c;
-          c = c > static_cast<float>(in - 1) ? static_cast<float>(in - 1) : c;
-          i0 = static_cast<int64_t>(c);
-          i1 = i0 + 1 < in ? i0 + 1 : in - 1;
-          w = c - static_cast<float>(i0);
-        }
-      }
-      t.lo[o] = i0 * inStrides[d];
-      t.hi[o] = i1 * inStrides[d];
-      t.weight[o] = w;
+      t.lo[o] *= inStrides[d];
+      t.hi[o] *= inStrides[d];
     }
   }
 

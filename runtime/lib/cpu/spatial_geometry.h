@@ -84,6 +84,42 @@ struct WidthTaps {
   }
 };
 
+/// Average pooling's divisor per output position (row-major): the number of
+/// window positions inside the input, or with countIncludePad inside the
+/// padded input (the ceil-mode overhang past the end padding never counts).
+/// padsEnd has one entry per spatial dim, or is null (no end padding).
+inline std::vector<float> averagePoolDivisors(const SpatialGeometry &g,
+                                              int spatialRank,
+                                              const int64_t *padsEnd,
+                                              bool countIncludePad) {
+  int64_t padEnd[3] = {0, 0, 0};
+  for (int s = 0; s < spatialRank; ++s)
+    padEnd[3 - spatialRank + s] = padsEnd ? padsEnd[s] : 0;
+  std::vector<float> counts[3];
+  for (int d = 0; d < 3; ++d) {
+    counts[d].resize(static_cast<size_t>(g.out[d]));
+    for (int64_t o = 0; o < g.out[d]; ++o) {
+      int64_t start = o * g.stride[d] - g.pad[d];
+      int64_t end = start + g.kernel[d];
+      int64_t n;
+      if (countIncludePad) {
+        int64_t paddedEnd = g.in[d] + padEnd[d];
+        n = (end < paddedEnd ? end : paddedEnd) - start;
+      } else {
+        n = (end < g.in[d] ? end : g.in[d]) - (start > 0 ? start : 0);
+      }
+      counts[d][o] = static_cast<float>(n);
+    }
+  }
+  std::vector<float> divisor(static_cast<size_t>(g.outSize));
+  for (int64_t od = 0; od < g.out[0]; ++od)
+    for (int64_t oh = 0; oh < g.out[1]; ++oh)
+      for (int64_t ow = 0; ow < g.out[2]; ++ow)
+        divisor[(od * g.out[1] + oh) * g.out[2] + ow] =
+            counts[0][od] * counts[1][oh] * counts[2][ow];
+  return divisor;
+}
+
 } // namespace cpu
 } // namespace ssrt
 

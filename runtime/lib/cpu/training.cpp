@@ -1,15 +1,19 @@
-// Training kernels: the backward passes of softmax, layer norm, GELU and
-// gather, the learning-rate schedules and the SGD / AdamW updates. Every
-// reduction runs on one thread in a fixed order, so results are bitwise the
-// same for any thread count.
+// Training kernels: the backward passes of softmax, layer norm, GELU,
+// gather, pooling and resize, the learning-rate schedules and the SGD /
+// AdamW updates. Every reduction runs on one thread in a fixed order, so
+// results are bitwise the same for any thread count.
 #include "fatal_error.h"
 #include "multiversion.h"
+#include "resize_axis.h"
+#include "spatial_geometry.h"
 #include "ssrt/kernels.h"
 #include "ssrt/math.h"
 #include "strided_iteration.h"
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 namespace ssrt {
 
@@ -277,6 +281,119 @@ void gatherGradTyped(const I *indices, const float *dy, float *y, int64_t outer,
       });
 }
 
+// --- pooling ---------------------------------------------------------------
+
+/// Calls fn(offset) for the plane offset of every input position inside the
+/// window of output (od, oh, ow), in row-major window order.
+template <typename Fn>
+SSRT_INLINE void forEachWindowPosition(const cpu::SpatialGeometry &g,
+                                       int64_t od, int64_t oh, int64_t ow,
+                                       Fn fn) {
+  const int64_t start[3] = {od * g.stride[0] - g.pad[0],
+                            oh * g.stride[1] - g.pad[1],
+                            ow * g.stride[2] - g.pad[2]};
+  int64_t lo[3], hi[3];
+  for (int d = 0; d < 3; ++d)
+    cpu::validRange(g.kernel[d], g.dilation[d], start[d], g.in[d], lo[d],
+                    hi[d]);
+  for (int64_t kd = lo[0]; kd < hi[0]; ++kd) {
+    const int64_t id = start[0] + kd * g.dilation[0];
+    for (int64_t kh = lo[1]; kh < hi[1]; ++kh) {
+      const int64_t row =
+          (id * g.in[1] + start[1] + kh * g.dilation[1]) * g.in[2];
+      for (int64_t kw = lo[2]; kw < hi[2]; ++kw)
+        fn(row + start[2] + kw * g.dilation[2]);
+    }
+  }
+}
+
+/// Max-pool gradient of planes [begin, end): each output's gradient goes to
+/// the first input that beats every earlier one in its window (NaNs never
+/// do, as in maxPool), or to the window's first input if none does.
+void maxPoolGradPlanes(const float *x, const float *dy, float *dx,
+                       const cpu::SpatialGeometry &g, int64_t begin,
+                       int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const float *xp = x + p * g.inSize;
+    const float *dyp = dy + p * g.outSize;
+    float *dxp = dx + p * g.inSize;
+    std::memset(dxp, 0, static_cast<size_t>(g.inSize) * sizeof(float));
+    int64_t o = 0;
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
+          float best = std::numeric_limits<float>::lowest();
+          int64_t at = -1, first = -1;
+          forEachWindowPosition(g, od, oh, ow, [&](int64_t i) {
+            if (first < 0)
+              first = i;
+            if (xp[i] > best) {
+              best = xp[i];
+              at = i;
+            }
+          });
+          if (at < 0)
+            at = first;
+          if (at >= 0)
+            dxp[at] += dyp[o];
+        }
+  }
+}
+
+/// Average-pool gradient of planes [begin, end).
+void avgPoolGradPlanes(const float *dy, float *dx,
+                       const cpu::SpatialGeometry &g, const float *divisor,
+                       int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const float *dyp = dy + p * g.outSize;
+    float *dxp = dx + p * g.inSize;
+    std::memset(dxp, 0, static_cast<size_t>(g.inSize) * sizeof(float));
+    int64_t o = 0;
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
+          const float share = dyp[o] / divisor[o];
+          forEachWindowPosition(g, od, oh, ow,
+                                [&](int64_t i) { dxp[i] += share; });
+        }
+  }
+}
+
+// --- resize ----------------------------------------------------------------
+
+/// One dim of the resize gradient: src viewed as [outer, axis.lo.size(),
+/// inner] is scattered into dst [outer, inSize, inner] through the axis'
+/// transposed weights, for the flat (outer, inner) columns [begin, end).
+/// Each column runs over the output indices in order, so the sums do not
+/// depend on how columns are split.
+SSRT_MULTIVERSION
+void resizeGradAxis(const float *src, float *dst, const cpu::ResizeAxis &axis,
+                    int64_t inSize, int64_t inner, int64_t begin, int64_t end) {
+  const int64_t outSize = static_cast<int64_t>(axis.lo.size());
+  forEachColumnRange(inner, begin, end, [&](int64_t o, int64_t cb, int64_t ce) {
+    const float *s = src + o * outSize * inner;
+    float *d = dst + o * inSize * inner;
+    for (int64_t i = 0; i < inSize; ++i)
+      std::memset(d + i * inner + cb, 0,
+                  static_cast<size_t>(ce - cb) * sizeof(float));
+    for (int64_t j = 0; j < outSize; ++j) {
+      const float *sRow = s + j * inner;
+      float *lo = d + axis.lo[j] * inner;
+      if (!axis.interpolated) {
+        for (int64_t c = cb; c < ce; ++c)
+          lo[c] += sRow[c];
+        continue;
+      }
+      float *hi = d + axis.hi[j] * inner;
+      const float w = axis.weight[j], v = 1.0f - w;
+      for (int64_t c = cb; c < ce; ++c)
+        lo[c] += v * sRow[c];
+      for (int64_t c = cb; c < ce; ++c)
+        hi[c] += w * sRow[c];
+    }
+  });
+}
+
 // --- optimizers ------------------------------------------------------------
 //
 // Each update has two loops, both with __restrict__ on their distinct arrays
@@ -417,6 +534,92 @@ void gatherGrad(const void *indices, DType indexType, const float *dy, float *y,
   default:
     cpu::fatalError("ssrt: gatherGrad indices must be int64 or int32, got %s",
                     dtypeName(indexType));
+  }
+}
+
+void maxPoolGrad(const float *x, const float *dy, float *dx, int spatialRank,
+                 const int64_t *xShape, const int64_t *dyShape,
+                 const int64_t *kernel, const int64_t *strides,
+                 const int64_t *padsBegin, const int64_t *dilations) {
+  const cpu::SpatialGeometry g(spatialRank, xShape + 2, dyShape + 2, kernel,
+                               strides, padsBegin, dilations);
+  // Planes (batch x channel) are independent: each belongs to one thread.
+  parallelRanges(xShape[0] * xShape[1], g.inSize + g.outSize * g.kernelSize,
+                 [&](int64_t begin, int64_t end) {
+                   maxPoolGradPlanes(x, dy, dx, g, begin, end);
+                 });
+}
+
+void avgPoolGrad(const float *dy, float *dx, int spatialRank,
+                 const int64_t *xShape, const int64_t *dyShape,
+                 const int64_t *kernel, const int64_t *strides,
+                 const int64_t *padsBegin, const int64_t *padsEnd,
+                 bool countIncludePad) {
+  const cpu::SpatialGeometry g(spatialRank, xShape + 2, dyShape + 2, kernel,
+                               strides, padsBegin, nullptr);
+  const std::vector<float> divisor =
+      cpu::averagePoolDivisors(g, spatialRank, padsEnd, countIncludePad);
+  parallelRanges(xShape[0] * xShape[1], g.inSize + g.outSize * g.kernelSize,
+                 [&](int64_t begin, int64_t end) {
+                   avgPoolGradPlanes(dy, dx, g, divisor.data(), begin, end);
+                 });
+}
+
+void resizeGrad(const float *dy, float *dx, const int64_t *inShape,
+                const int64_t *outShape, const float *scales, int rank,
+                ResizeMode mode, CoordMode coord, NearestMode nearest) {
+  int64_t inCount = 1, outCount = 1;
+  for (int d = 0; d < rank; ++d) {
+    inCount *= inShape[d];
+    outCount *= outShape[d];
+  }
+  if (inCount == 0)
+    return;
+  // The dims that do not map indices to themselves, each a transposed
+  // interpolation pass from the current shape (dy's at first) to one with
+  // that dim at the input's size; the last pass writes dx.
+  std::vector<cpu::ResizeAxis> axes;
+  std::vector<int> dims;
+  for (int d = 0; d < rank; ++d) {
+    const float scale = scales ? scales[d]
+                               : static_cast<float>(outShape[d]) /
+                                     static_cast<float>(inShape[d]);
+    cpu::ResizeAxis axis =
+        cpu::resizeAxis(inShape[d], outShape[d], scale, mode, coord, nearest);
+    if (!axis.identity) {
+      axes.push_back(std::move(axis));
+      dims.push_back(d);
+    }
+  }
+  if (dims.empty() || outCount == 0) {
+    if (outCount == 0)
+      std::memset(dx, 0, static_cast<size_t>(inCount) * sizeof(float));
+    else
+      std::memcpy(dx, dy, static_cast<size_t>(inCount) * sizeof(float));
+    return;
+  }
+  std::vector<int64_t> shape(outShape, outShape + rank);
+  std::vector<float> buffers[2];
+  const float *src = dy;
+  for (size_t k = 0; k < dims.size(); ++k) {
+    const int d = dims[k];
+    int64_t outer = 1, inner = 1;
+    for (int e = 0; e < d; ++e)
+      outer *= shape[e];
+    for (int e = d + 1; e < rank; ++e)
+      inner *= shape[e];
+    float *dst = dx;
+    if (k + 1 < dims.size()) {
+      buffers[k % 2].resize(static_cast<size_t>(outer * inShape[d] * inner));
+      dst = buffers[k % 2].data();
+    }
+    const cpu::ResizeAxis &axis = axes[k];
+    parallelRanges(
+        outer * inner, shape[d] + inShape[d], [&](int64_t begin, int64_t end) {
+          resizeGradAxis(src, dst, axis, inShape[d], inner, begin, end);
+        });
+    shape[d] = inShape[d];
+    src = dst;
   }
 }
 

@@ -202,3 +202,23 @@ func.func @data_movement(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>, %i: tenso
   %8 = graph.resize %x {sizes = array<i64: 2, 6, 4>, scales = array<f32: 1.0, 2.0, 1.0>, mode = "nearest", coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : tensor<2x3x4xf32> -> tensor<2x6x4xf32>
   return
 }
+
+// -----
+
+// Gradient ops of convolutions and pools: the filter gradient sums the
+// batch (a data-parallel piece yields a partial sum), groups freeze its
+// channel dims; pool gradients keep batch and channels.
+func.func @spatial_gradients(%x: tensor<2x4x8x8xf32>, %dy: tensor<2x6x4x4xf32>,
+                             %p: tensor<2x4x4x4xf32>, %r: tensor<2x4x16x8xf32>) {
+  // expected-remark @below {{a+ b c^ d^, a+ e f^ g^ -> e b h^ i^}}
+  %0 = graph.conv_filter_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32> -> tensor<6x4x3x3xf32>
+  // expected-remark @below {{a+ b^ c^ d^, a+ e^ f^ g^ -> e^ h^ i^ j^}}
+  %1 = graph.conv_filter_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64} : tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32> -> tensor<6x2x3x3xf32>
+  // expected-remark @below {{a b c^ d^, a b e^ f^ -> a b c^ d^}}
+  %2 = graph.max_pool_grad %x, %p {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<2x4x8x8xf32>, tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  // expected-remark @below {{a b e^ f^ -> a b c^ d^}}
+  %3 = graph.avg_pool_grad %p {input_spatial_shape = array<i64: 8, 8>, kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  // expected-remark @below {{a b c^ d -> a b e^ d}}
+  %4 = graph.resize_grad %r {sizes = array<i64: 2, 4, 8, 8>, scales = array<f32: 1.0, 1.0, 2.0, 1.0>, mode = "linear", coordinate_transformation_mode = "half_pixel", nearest_mode = "floor"} : tensor<2x4x16x8xf32> -> tensor<2x4x8x8xf32>
+  return
+}

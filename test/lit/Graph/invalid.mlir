@@ -516,3 +516,48 @@ func.func @resize_coordinate_mode(%x: tensor<1x1x2x2xf32>) {
   %0 = graph.resize %x {sizes = array<i64: 1, 1, 4, 4>, scales = array<f32: 1.0, 1.0, 2.0, 2.0>, mode = "nearest", coordinate_transformation_mode = "tf_crop_and_resize", nearest_mode = "floor"} : tensor<1x1x2x2xf32> -> tensor<1x1x4x4xf32>
   return
 }
+
+// -----
+
+func.func @conv_filter_grad_spatial(%x: tensor<1x4x8x8xf32>, %dy: tensor<1x6x5x4xf32>) {
+  // expected-error @+2 {{conv_filter_grad: grad spatial sizes [5, 4] differ from the conv result's [4, 4]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = graph.conv_filter_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : tensor<1x4x8x8xf32>, tensor<1x6x5x4xf32> -> tensor<6x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_filter_grad_group(%x: tensor<1x4x8x8xf32>, %dy: tensor<1x6x4x4xf32>) {
+  // expected-error @+2 {{conv_filter_grad: grad channels 6 are not divisible by group 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = graph.conv_filter_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64} : tensor<1x4x8x8xf32>, tensor<1x6x4x4xf32> -> tensor<6x1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_grad_shape(%x: tensor<1x2x7x7xf32>, %dy: tensor<1x2x3x3xf32>) {
+  // expected-error @+2 {{max_pool_grad: grad of type tensor<1x2x3x3xf32> does not have the max_pool result shape [1, 2, 4, 4] of input tensor<1x2x7x7xf32>}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = graph.max_pool_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, ceil_mode = true} : tensor<1x2x7x7xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_input_shape(%dy: tensor<1x2x3x3xf32>) {
+  // expected-error @+2 {{avg_pool_grad: input_spatial_shape [7, 7, 7] has 3 entries, expected 2 (one per spatial dim)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = graph.avg_pool_grad %dy {input_spatial_shape = array<i64: 7, 7, 7>, kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : tensor<1x2x3x3xf32> -> tensor<1x2x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @resize_grad_sizes(%dy: tensor<1x1x4x4xf32>) {
+  // expected-error @+2 {{resize_grad: sizes [1, 1, 2] has 3 entries, expected 4 (one per grad dim)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = graph.resize_grad %dy {sizes = array<i64: 1, 1, 2>, scales = array<f32: 1.0, 1.0, 2.0, 2.0>, mode = "linear", coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xf32>
+  return
+}

@@ -177,3 +177,18 @@ func.func @data_movement(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>, %i: tenso
   %8 = graph.resize %x {sizes = array<i64: 2, 6, 8>, scales = array<f32: 1.0, 2.0, 2.0>, mode = "linear", coordinate_transformation_mode = "half_pixel", nearest_mode = "floor"} : tensor<2x3x4xf32> -> tensor<2x6x8xf32>
   return
 }
+
+// -----
+
+// CHECK-LABEL: func.func @spatial_gradients
+func.func @spatial_gradients(%x: tensor<2x4x8x8xf32>, %dy: tensor<2x6x4x4xf32>, %p: tensor<2x4x4x4xf32>) {
+  // CHECK: graph.conv_filter_grad %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, group = 2 : i64, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32> -> tensor<6x2x3x3xf32>
+  %0 = graph.conv_filter_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64} : tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32> -> tensor<6x2x3x3xf32>
+  // CHECK: graph.max_pool_grad %{{.*}}, %{{.*}} {ceil_mode = true, dilations = array<i64: 1, 1>, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : tensor<2x4x8x8xf32>, tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  %1 = graph.max_pool_grad %x, %p {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = true} : tensor<2x4x8x8xf32>, tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  // CHECK: graph.avg_pool_grad %{{.*}} {count_include_pad = true, input_spatial_shape = array<i64: 8, 8>, kernel = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  %2 = graph.avg_pool_grad %p {input_spatial_shape = array<i64: 8, 8>, kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, count_include_pad = true} : tensor<2x4x4x4xf32> -> tensor<2x4x8x8xf32>
+  // CHECK: graph.resize_grad %{{.*}} {coordinate_transformation_mode = "asymmetric", mode = "nearest", nearest_mode = "floor", scales = array<f32: 1.000000e+00, 1.000000e+00, 2.000000e+00, 2.000000e+00>, sizes = array<i64: 2, 4, 4, 4>} : tensor<2x4x8x8xf32> -> tensor<2x4x4x4xf32>
+  %3 = graph.resize_grad %x {sizes = array<i64: 2, 4, 4, 4>, scales = array<f32: 1.0, 1.0, 2.0, 2.0>, mode = "nearest", coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : tensor<2x4x8x8xf32> -> tensor<2x4x4x4xf32>
+  return
+}

@@ -380,6 +380,377 @@ TEST_CASE("gatherGrad out of range exits with the documented message",
   CHECK(err == "error: GatherGrad index -4 out of range [-3, 3)\n");
 }
 
+// --- convolution gradients -------------------------------------------------
+
+namespace {
+
+/// A convolution's shapes and window; x = [N, C, in...], w = [O, C/group,
+/// kernel...], y = [N, O, out...] with out from the ONNX formula.
+struct ConvGradCase {
+  Shape x, w, strides, padsBegin, padsEnd, dilations;
+  int64_t group;
+
+  Shape y() const {
+    Shape s = {x[0], w[0]};
+    for (size_t i = 0; i + 2 < x.size(); ++i) {
+      const int64_t extent = dilations[i] * (w[2 + i] - 1) + 1;
+      s.push_back((x[2 + i] + padsBegin[i] + padsEnd[i] - extent) / strides[i] +
+                  1);
+    }
+    return s;
+  }
+};
+
+/// y[n, o, p] = sum over c, k of x[n, g * C/group + c, p * s - pb + k * d]
+/// * w[o, c, k], in double.
+std::vector<double> convReference(const ConvGradCase &c,
+                                  const std::vector<double> &x,
+                                  const std::vector<double> &w) {
+  const Shape yShape = c.y();
+  const int64_t spatial = static_cast<int64_t>(c.x.size()) - 2;
+  const int64_t cg = c.w[1], og = c.w[0] / c.group;
+  const Shape xStrides = contiguousStrides(c.x);
+  const Shape wInner(c.w.begin() + 1, c.w.end()); // [C/group, kernel...]
+  std::vector<double> y(static_cast<size_t>(count(yShape)), 0.0);
+  for (int64_t flat = 0; flat < count(yShape); ++flat) {
+    const Shape at = unravel(flat, yShape);
+    const int64_t n = at[0], o = at[1], g = o / og;
+    double sum = 0.0;
+    for (int64_t t = 0; t < count(wInner); ++t) {
+      const Shape tap = unravel(t, wInner); // [c, k...]
+      Shape xAt = {n, g * cg + tap[0]};
+      bool inside = true;
+      for (int64_t i = 0; i < spatial; ++i) {
+        const int64_t pos = at[2 + i] * c.strides[i] - c.padsBegin[i] +
+                            tap[1 + i] * c.dilations[i];
+        inside &= pos >= 0 && pos < c.x[2 + i];
+        xAt.push_back(pos);
+      }
+      if (inside)
+        sum += x[dot(xAt, xStrides)] * w[o * count(wInner) + t];
+    }
+    y[flat] = sum;
+  }
+  return y;
+}
+
+/// The filter gradient against central differences of the double conv, and
+/// the input gradient (convTranspose of dy with the same filter, as the
+/// compiler's rule computes it) likewise.
+void checkConvGrads(const ConvGradCase &c) {
+  const Shape yShape = c.y();
+  const int spatial = static_cast<int>(c.x.size()) - 2;
+  auto x = randomFloats(count(c.x), 131);
+  auto w = randomFloats(count(c.w), 132);
+  auto r = randomFloats(count(yShape), 133);
+  auto wantDw = centralDifferences(
+      [&](const std::vector<double> &at) {
+        return dotLoss(convReference(c, toDouble(x), at), r);
+      },
+      w);
+  auto wantDx = centralDifferences(
+      [&](const std::vector<double> &at) {
+        return dotLoss(convReference(c, at, toDouble(w)), r);
+      },
+      x);
+  std::vector<float> dw(w.size(), std::numeric_limits<float>::quiet_NaN());
+  convFilterGrad(x.data(), r.data(), dw.data(), spatial, c.x.data(),
+                 yShape.data(), c.w.data(), c.strides.data(),
+                 c.padsBegin.data(), c.dilations.data(), c.group);
+  requireClose(dw, wantDw, 1e-5f);
+  std::vector<float> dx(x.size(), std::numeric_limits<float>::quiet_NaN());
+  convTranspose(r.data(), w.data(), nullptr, dx.data(), spatial, yShape.data(),
+                c.w.data(), c.x.data(), c.strides.data(), c.padsBegin.data(),
+                c.dilations.data(), c.group);
+  requireClose(dx, wantDx, 1e-5f);
+}
+
+} // namespace
+
+TEST_CASE("convFilterGrad and the conv input gradient match central "
+          "differences",
+          "[training]") {
+  SECTION("1-d, stride 2, pads, dilation 2, batch 3") {
+    checkConvGrads({{3, 2, 11}, {4, 2, 3}, {2}, {2}, {1}, {2}, 1});
+  }
+  SECTION("2-d, groups 2, stride 2, uneven pads and dilations") {
+    // The width leaves an input column unread (output_padding 1).
+    checkConvGrads(
+        {{2, 4, 7, 8}, {6, 2, 3, 2}, {2, 2}, {1, 0}, {1, 1}, {2, 1}, 2});
+  }
+  SECTION("2-d, groups 2, batch 1 (output tiles, not batch chunks)") {
+    checkConvGrads(
+        {{1, 4, 6, 7}, {6, 2, 3, 3}, {2, 1}, {1, 1}, {0, 1}, {1, 2}, 2});
+  }
+  SECTION("2-d pointwise (1x1, unit stride: no im2col)") {
+    checkConvGrads(
+        {{2, 3, 4, 5}, {5, 3, 1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1}, 1});
+  }
+  SECTION("2-d depthwise (group = channels)") {
+    checkConvGrads(
+        {{2, 3, 5, 5}, {3, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 3});
+  }
+  SECTION("3-d") {
+    checkConvGrads({{1, 2, 4, 5, 3},
+                    {3, 2, 2, 3, 2},
+                    {2, 1, 1},
+                    {0, 1, 1},
+                    {1, 1, 0},
+                    {1, 1, 2},
+                    1});
+  }
+}
+
+// --- pooling gradients -----------------------------------------------------
+
+namespace {
+
+/// A pool's shapes and window over x = [N, C, in...]; the output size uses
+/// ONNX's formula, with ceil mode's rule that the last window starts inside
+/// the input or its begin padding.
+struct PoolGradCase {
+  Shape x, kernel, strides, padsBegin, padsEnd, dilations;
+  bool ceilMode;
+
+  Shape y() const {
+    Shape s = {x[0], x[1]};
+    for (size_t i = 0; i + 2 < x.size(); ++i) {
+      const int64_t extent = dilations[i] * (kernel[i] - 1) + 1;
+      const int64_t span = x[2 + i] + padsBegin[i] + padsEnd[i] - extent;
+      int64_t out = (ceilMode ? (span + strides[i] - 1) / strides[i]
+                              : span / strides[i]) +
+                    1;
+      if (ceilMode && (out - 1) * strides[i] >= x[2 + i] + padsBegin[i])
+        --out;
+      s.push_back(out);
+    }
+    return s;
+  }
+
+  /// Calls fn(flat y index, flat x indices of its window inside the input)
+  /// in row-major window order.
+  template <typename Fn> void forEachWindow(Fn fn) const {
+    const Shape yShape = y(), xStrides = contiguousStrides(x);
+    const int64_t spatial = static_cast<int64_t>(x.size()) - 2;
+    for (int64_t flat = 0; flat < count(yShape); ++flat) {
+      const Shape at = unravel(flat, yShape);
+      std::vector<int64_t> window;
+      for (int64_t t = 0; t < count(kernel); ++t) {
+        const Shape tap = unravel(t, kernel);
+        Shape xAt = {at[0], at[1]};
+        bool inside = true;
+        for (int64_t i = 0; i < spatial; ++i) {
+          const int64_t pos =
+              at[2 + i] * strides[i] - padsBegin[i] + tap[i] * dilations[i];
+          inside &= pos >= 0 && pos < x[2 + i];
+          xAt.push_back(pos);
+        }
+        if (inside)
+          window.push_back(dot(xAt, xStrides));
+      }
+      fn(flat, window);
+    }
+  }
+
+  /// Average pooling's divisor of output `flat`: the window positions inside
+  /// the input, or with countIncludePad inside the padded input.
+  double divisor(int64_t flat, bool countIncludePad) const {
+    const Shape at = unravel(flat, y());
+    double n = 1;
+    for (size_t i = 0; i + 2 < x.size(); ++i) {
+      const int64_t start = at[2 + i] * strides[i] - padsBegin[i];
+      const int64_t end = start + kernel[i];
+      n *= countIncludePad
+               ? std::min(end, x[2 + i] + padsEnd[i]) - start
+               : std::min(end, x[2 + i]) - std::max<int64_t>(start, 0);
+    }
+    return n;
+  }
+};
+
+/// Distinct values (gaps of 0.01, far above the difference step).
+std::vector<float> distinctFloats(int64_t n, uint32_t seed) {
+  auto order = randomInts(n, seed, 0, 1 << 20);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t rank = 0;
+    for (int64_t j = 0; j < n; ++j)
+      rank += order[j] < order[i] || (order[j] == order[i] && j < i);
+    v[i] = 0.01f * static_cast<float>(rank - n / 2);
+  }
+  return v;
+}
+
+void checkPoolGrads(const PoolGradCase &c) {
+  const Shape yShape = c.y();
+  const int spatial = static_cast<int>(c.x.size()) - 2;
+  auto x = distinctFloats(count(c.x), 141);
+  auto r = randomFloats(count(yShape), 142);
+  auto maxPoolLoss = [&](const std::vector<double> &at) {
+    double loss = 0;
+    c.forEachWindow([&](int64_t o, const std::vector<int64_t> &window) {
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t i : window)
+        m = std::max(m, at[i]);
+      loss += m * r[o];
+    });
+    return loss;
+  };
+  std::vector<float> dx(x.size(), std::numeric_limits<float>::quiet_NaN());
+  maxPoolGrad(x.data(), r.data(), dx.data(), spatial, c.x.data(), yShape.data(),
+              c.kernel.data(), c.strides.data(), c.padsBegin.data(),
+              c.dilations.data());
+  {
+    INFO("maxPoolGrad");
+    requireClose(dx, centralDifferences(maxPoolLoss, x), 1e-5f);
+  }
+  if (c.dilations != Shape(c.kernel.size(), 1))
+    return; // average pooling has no dilations
+  for (bool countIncludePad : {false, true}) {
+    INFO("avgPoolGrad, countIncludePad " << countIncludePad);
+    auto avgPoolLoss = [&](const std::vector<double> &at) {
+      double loss = 0;
+      c.forEachWindow([&](int64_t o, const std::vector<int64_t> &window) {
+        double sum = 0;
+        for (int64_t i : window)
+          sum += at[i];
+        loss += sum / c.divisor(o, countIncludePad) * r[o];
+      });
+      return loss;
+    };
+    dx.assign(x.size(), std::numeric_limits<float>::quiet_NaN());
+    avgPoolGrad(r.data(), dx.data(), spatial, c.x.data(), yShape.data(),
+                c.kernel.data(), c.strides.data(), c.padsBegin.data(),
+                c.padsEnd.data(), countIncludePad);
+    requireClose(dx, centralDifferences(avgPoolLoss, x), 1e-5f);
+  }
+}
+
+} // namespace
+
+TEST_CASE("pool gradients match central differences", "[training]") {
+  SECTION("2-d, overlapping windows, pads") {
+    checkPoolGrads(
+        {{2, 3, 6, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, false});
+  }
+  SECTION("2-d, ceil mode with an overhanging last window") {
+    checkPoolGrads(
+        {{1, 2, 7, 6}, {3, 2}, {2, 2}, {1, 0}, {0, 1}, {1, 1}, true});
+  }
+  SECTION("1-d, stride 1, kernel 4") {
+    checkPoolGrads({{2, 2, 9}, {4}, {1}, {2}, {1}, {1}, false});
+  }
+  SECTION("3-d") {
+    checkPoolGrads({{1, 2, 4, 5, 3},
+                    {2, 3, 2},
+                    {2, 2, 1},
+                    {0, 1, 1},
+                    {1, 1, 0},
+                    {1, 1, 1},
+                    true});
+  }
+  SECTION("2-d max pool with dilation 2") {
+    checkPoolGrads(
+        {{1, 2, 8, 7}, {2, 3}, {1, 2}, {1, 1}, {0, 1}, {2, 2}, false});
+  }
+}
+
+TEST_CASE("maxPoolGrad gives a tied window's gradient to its first maximum",
+          "[training]") {
+  // Constant input: every window is one tie, and its first element inside
+  // the input (the padding is skipped) takes the whole gradient.
+  const PoolGradCase c{{1, 1, 5, 5}, {3, 3}, {2, 2}, {1, 1},
+                       {1, 1},       {1, 1}, false};
+  const Shape yShape = c.y();
+  std::vector<float> x(static_cast<size_t>(count(c.x)), 1.0f);
+  auto dy = randomFloats(count(yShape), 151);
+  std::vector<float> want(x.size(), 0.0f);
+  c.forEachWindow([&](int64_t o, const std::vector<int64_t> &window) {
+    want[window.front()] += dy[o];
+  });
+  std::vector<float> dx(x.size());
+  maxPoolGrad(x.data(), dy.data(), dx.data(), 2, c.x.data(), yShape.data(),
+              c.kernel.data(), c.strides.data(), c.padsBegin.data(),
+              c.dilations.data());
+  requireClose(dx, want, 1e-6f);
+}
+
+// --- resizeGrad --------------------------------------------------------------
+
+TEST_CASE("resizeGrad is the transpose of resize", "[training]") {
+  // Column i of resize's matrix is resize of the unit vector e_i (its
+  // weights, exactly as the forward kernel computes them); resizeGrad(dy)
+  // must be that matrix's transpose times dy.
+  struct Case {
+    Shape in, out;
+    std::vector<float> scales;
+    ResizeMode mode;
+    CoordMode coord;
+    NearestMode nearest;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 3, 4},
+       {1, 2, 6, 8},
+       {1, 1, 2, 2},
+       ResizeMode::Linear,
+       CoordMode::HalfPixel,
+       NearestMode::RoundPreferFloor},
+      {{1, 2, 3, 4},
+       {1, 2, 6, 8},
+       {1, 1, 2, 2},
+       ResizeMode::Nearest,
+       CoordMode::Asymmetric,
+       NearestMode::Floor},
+      {{2, 3, 5},
+       {2, 3, 10},
+       {1, 1, 2},
+       ResizeMode::Nearest,
+       CoordMode::HalfPixel,
+       NearestMode::RoundPreferCeil},
+      {{1, 1, 7, 5},
+       {1, 1, 3, 4},
+       {1, 1, 3.0f / 7, 0.8f},
+       ResizeMode::Linear,
+       CoordMode::AlignCorners,
+       NearestMode::RoundPreferFloor},
+      // Three interpolated dims: the forward kernel's corner-blending path.
+      {{2, 3, 4},
+       {4, 5, 7},
+       {2, 5.0f / 3, 7.0f / 4},
+       ResizeMode::Linear,
+       CoordMode::PytorchHalfPixel,
+       NearestMode::RoundPreferFloor},
+      {{2, 3, 4},
+       {4, 5, 7},
+       {2, 5.0f / 3, 7.0f / 4},
+       ResizeMode::Nearest,
+       CoordMode::HalfPixel,
+       NearestMode::Ceil},
+  };
+  for (const Case &c : cases) {
+    INFO("case " << (&c - cases.data()));
+    const int rank = static_cast<int>(c.in.size());
+    const int64_t inCount = count(c.in), outCount = count(c.out);
+    auto dy = randomFloats(outCount, 161);
+    std::vector<double> want(static_cast<size_t>(inCount));
+    std::vector<float> unit(static_cast<size_t>(inCount), 0.0f),
+        column(static_cast<size_t>(outCount));
+    for (int64_t i = 0; i < inCount; ++i) {
+      unit[i] = 1.0f;
+      resize(unit.data(), column.data(), c.in.data(), c.out.data(),
+             c.scales.data(), rank, c.mode, c.coord, c.nearest);
+      unit[i] = 0.0f;
+      for (int64_t o = 0; o < outCount; ++o)
+        want[i] += double(column[o]) * dy[o];
+    }
+    std::vector<float> dx(static_cast<size_t>(inCount),
+                          std::numeric_limits<float>::quiet_NaN());
+    resizeGrad(dy.data(), dx.data(), c.in.data(), c.out.data(), c.scales.data(),
+               rank, c.mode, c.coord, c.nearest);
+    requireClose(dx, toFloat(want), 1e-5f);
+  }
+}
+
 // --- learningRate ------------------------------------------------------------
 
 TEST_CASE("learningRate follows the transformers schedules", "[training]") {
@@ -660,5 +1031,59 @@ TEST_CASE("training kernels are bitwise independent of the thread count",
         CHECK(bitwiseEqual(one, many));
       }
     }
+  }
+  // Pool and resize gradients split planes and columns; the filter gradient
+  // splits groups (many small ones) or leaves the split to the BLAS.
+  auto sameForThreadCounts = [&](int64_t n,
+                                 const std::function<void(float *)> &kernel) {
+    std::vector<float> one(n), many(n);
+    run(1, [&] { kernel(one.data()); });
+    for (int threads : {3, 4}) {
+      many.assign(n, std::numeric_limits<float>::quiet_NaN());
+      run(threads, [&] { kernel(many.data()); });
+      CHECK(bitwiseEqual(one, many));
+    }
+  };
+  SECTION("maxPoolGrad and avgPoolGrad") {
+    const Shape x = {4, 16, 33, 31}, y = {4, 16, 17, 16};
+    const Shape k = {3, 3}, s = {2, 2}, pb = {1, 1}, pe = {1, 1}, d = {1, 1};
+    auto xs = randomFloats(count(x), 211);
+    auto dy = randomFloats(count(y), 212);
+    sameForThreadCounts(count(x), [&](float *dx) {
+      maxPoolGrad(xs.data(), dy.data(), dx, 2, x.data(), y.data(), k.data(),
+                  s.data(), pb.data(), d.data());
+    });
+    sameForThreadCounts(count(x), [&](float *dx) {
+      avgPoolGrad(dy.data(), dx, 2, x.data(), y.data(), k.data(), s.data(),
+                  pb.data(), pe.data(), true);
+    });
+  }
+  SECTION("resizeGrad") {
+    // Linear over every dim (three passes) and nearest over the last two.
+    const Shape in = {3, 8, 40, 45}, out = {5, 8, 80, 90};
+    const std::vector<float> scales = {5.0f / 3, 1, 2, 2};
+    auto dy = randomFloats(count(out), 221);
+    for (ResizeMode mode : {ResizeMode::Linear, ResizeMode::Nearest})
+      sameForThreadCounts(count(in), [&](float *dx) {
+        resizeGrad(dy.data(), dx, in.data(), out.data(), scales.data(), 4, mode,
+                   CoordMode::HalfPixel, NearestMode::RoundPreferFloor);
+      });
+  }
+  SECTION("convFilterGrad") {
+    // Batch chunks (batch 4) and output tiles (batch 1), with one large
+    // group and many small ones.
+    for (int64_t batch : {int64_t(1), int64_t(4)})
+      for (int64_t group : {int64_t(1), int64_t(16)}) {
+        INFO("batch " << batch << ", group " << group);
+        const Shape x = {batch, 32, 30, 30}, w = {96, 32 / group, 3, 3},
+                    y = {batch, 96, 15, 15};
+        const Shape s = {2, 2}, pb = {1, 1}, d = {1, 1};
+        auto xs = randomFloats(count(x), 231);
+        auto dy = randomFloats(count(y), 232);
+        sameForThreadCounts(count(w), [&](float *dw) {
+          convFilterGrad(xs.data(), dy.data(), dw, 2, x.data(), y.data(),
+                         w.data(), s.data(), pb.data(), d.data(), group);
+        });
+      }
   }
 }
