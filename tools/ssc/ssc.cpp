@@ -1114,7 +1114,11 @@ int64_t estimateFlops(Operation *op) {
     auto x = shapeOf(op->getOperand(0));
     return 2 * product(x) * product(w.drop_front(1));
   }
-  if (isa<ss::graph::ConstantOp, ss::graph::ReshapeOp>(op))
+  if (auto f = dyn_cast<ss::graph::ConvFilterGradOp>(op))
+    return 2 * product(shapeOf(f.getGrad())) *
+           product(shapeOf(op->getResult(0)).drop_front(1));
+  if (isa<ss::graph::ConstantOp, ss::graph::VariableOp, ss::graph::ReshapeOp>(
+          op))
     return 0;
   return outElems;
 }
