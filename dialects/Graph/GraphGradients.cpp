@@ -752,20 +752,62 @@ LogicalResult SliceOp::buildGradients(OpBuilder &builder,
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();
-  if (llvm::any_of(getSteps(), [](int64_t step) { return step != 1; }))
-    return emitOpError("has no gradient rule for steps other than 1");
-  // Zero-pad the gradient back to the input's shape.
+  GradientBuilder g(builder, *this);
   ArrayRef<int64_t> inShape = shapeOf(getInput());
   int64_t rank = inShape.size();
-  SmallVector<int64_t> pads(2 * rank);
+  auto padDim = [&](Value v, int64_t d, int64_t begin, int64_t end) {
+    SmallVector<int64_t> pads(2 * shapeOf(v).size(), 0);
+    pads[d] = begin;
+    pads[shapeOf(v).size() + d] = end;
+    return builder
+        .create<PadOp>(getLoc(), v, builder.getDenseI64ArrayAttr(pads),
+                       builder.getStringAttr("constant"),
+                       builder.getF64FloatAttr(0.0))
+        .getResult();
+  };
+  // Strided dims first, one at a time: the gradient of taking every a-th
+  // element is the gradient spread out with a - 1 zeros between elements
+  // (an extra axis padded with zeros and folded back), then placed at the
+  // first element taken; a negative step reverses the order first.
+  Value grad = onlyGrad(resultGrads);
+  SmallVector<int64_t> unitBegin(rank, 0), unitEnd(rank, 0);
   for (int64_t d = 0; d < rank; ++d) {
-    pads[d] = getStarts()[d];
-    pads[rank + d] = inShape[d] - getStarts()[d] - getSizes()[d];
+    int64_t step = getSteps()[d], size = getSizes()[d],
+            start = getStarts()[d];
+    if (step == 1) {
+      unitBegin[d] = start;
+      unitEnd[d] = inShape[d] - start - size;
+      continue;
+    }
+    if (size == 0)
+      return emitOpError("has no gradient rule for an empty strided slice");
+    SmallVector<int64_t> shape(shapeOf(grad));
+    if (step < 0) {
+      SmallVector<int64_t> starts(rank, 0), steps(rank, 1);
+      starts[d] = size - 1;
+      steps[d] = -1;
+      grad = builder.create<SliceOp>(getLoc(), grad, starts, shape, steps);
+    }
+    int64_t stride = step < 0 ? -step : step;
+    int64_t first = step < 0 ? start + (size - 1) * step : start;
+    SmallVector<int64_t> withAxis(shape.begin(), shape.begin() + d + 1);
+    withAxis.push_back(1);
+    withAxis.append(shape.begin() + d + 1, shape.end());
+    Value spread = padDim(g.reshape(grad, withAxis), d + 1, 0, stride - 1);
+    shape[d] = size * stride;
+    grad = padDim(g.reshape(spread, shape), d, first,
+                  inShape[d] - first - size * stride);
   }
-  operandGrads[0] = builder.create<PadOp>(
-      getLoc(), onlyGrad(resultGrads), builder.getDenseI64ArrayAttr(pads),
-      builder.getStringAttr("constant"),
-      builder.getF64FloatAttr(0.0));
+  if (llvm::any_of(unitBegin, [](int64_t p) { return p != 0; }) ||
+      llvm::any_of(unitEnd, [](int64_t p) { return p != 0; })) {
+    SmallVector<int64_t> pads(unitBegin);
+    pads.append(unitEnd);
+    grad = builder.create<PadOp>(getLoc(), grad,
+                                 builder.getDenseI64ArrayAttr(pads),
+                                 builder.getStringAttr("constant"),
+                                 builder.getF64FloatAttr(0.0));
+  }
+  operandGrads[0] = grad;
   return success();
 }
 

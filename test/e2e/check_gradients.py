@@ -132,15 +132,20 @@ def onnx_reshape(x, shape):
 
 
 def onnx_slice(x, starts, ends, axes, steps=None):
-    """Slice with ONNX's clamping of starts and ends (positive steps)."""
+    """Slice with ONNX's clamping of starts and ends (either step sign)."""
     index = [slice(None)] * x.ndim
     steps = steps or [1] * len(starts)
     for start, end, axis, step in zip(starts, ends, axes, steps):
         dim = x.shape[axis]
         start = start + dim if start < 0 else start
         end = end + dim if end < 0 else end
-        index[axis] = slice(min(max(start, 0), dim), min(max(end, 0), dim),
-                            step)
+        if step > 0:
+            index[axis] = slice(min(max(start, 0), dim),
+                                min(max(end, 0), dim), step)
+        else:
+            start = min(max(start, 0), dim - 1)
+            end = min(max(end, -1), dim - 1)
+            index[axis] = slice(start, None if end == -1 else end, step)
     return x[tuple(index)]
 
 
@@ -652,13 +657,13 @@ def data_movement_cases(d):
                                          [P["x"], b.ints("shape", shape)])],
                     lambda P: [onnx_reshape(P["x"], shape)])
 
-    def slice_case(name, x_shape, starts, ends, axes):
+    def slice_case(name, x_shape, starts, ends, axes, steps=None):
+        steps = steps or [1] * len(axes)
         return Case(name, ["slice"], {"x": d.normal(x_shape)},
                     lambda b, P: [b.node("Slice", [
                         P["x"], b.ints("starts", starts), b.ints("ends", ends),
-                        b.ints("axes", axes),
-                        b.ints("steps", [1] * len(axes))])],
-                    lambda P: [onnx_slice(P["x"], starts, ends, axes)])
+                        b.ints("axes", axes), b.ints("steps", steps)])],
+                    lambda P: [onnx_slice(P["x"], starts, ends, axes, steps)])
 
     def pad_case(name, x_shape, pads, value):
         return Case(name, ["pad"], {"x": d.normal(x_shape)},
@@ -714,6 +719,13 @@ def data_movement_cases(d):
              lambda P: [P["x"][:2], P["x"][2:]]),
         slice_case("slice", (4, 6), [1, -4], [3, 100], [0, 1]),
         slice_case("slice_one_axis", (3, 5, 2), [1], [-1], [-2]),
+        # Strided: every other row/column (Swin's patch merging), a
+        # reversal, and a step of 3 with a negative step on another axis.
+        slice_case("slice_step2", (4, 6, 3), [0, 1], [100, 100], [1, 2],
+                   [2, 2]),
+        slice_case("slice_reverse", (5, 3), [-1], [-100], [0], [-1]),
+        slice_case("slice_step3_neg2", (7, 6), [1, 5], [7, 0], [0, 1],
+                   [3, -2]),
         gather_case("gather", table.shape, idx, 0),
         gather_case("gather_axis1", (3, 6), idx1, 1),
         gather_case("gather_axis1_3d", (2, 5, 3),
