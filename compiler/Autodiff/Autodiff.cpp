@@ -337,24 +337,19 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     OpBuilder b(ret);
     SmallVector<SmallVector<Operation *>> pieces(count);
     SmallVector<Value> losses;
-    int64_t size = *batch / count;
     for (int64_t k = 0; k < count; ++k) {
       IRMapping mapping;
       llvm::DenseMap<Value, int64_t> carry;
       for (BlockArgument arg : batched) {
-        auto type = typeOf(arg);
-        SmallVector<int64_t> starts(type.getRank(), 0), sizes(type.getShape()),
-            steps(type.getRank(), 1);
-        starts[0] = k * size;
-        sizes[0] = size;
-        auto slice =
-            b.create<SliceOp>(arg.getLoc(), arg, starts, sizes, steps);
-        mapping.map(arg, slice.getResult());
-        carry[slice] = 0;
-        pieces[k].push_back(slice);
+        SmallVector<Operation *> made;
+        Value rows = microbatchRows(b, arg.getLoc(), arg, 0, k, made);
+        mapping.map(arg, rows);
+        carry[rows] = 0;
+        pieces[k].append(made);
       }
       for (Operation *op : perBatch) {
-        FailureOr<Operation *> clone = cloneForMicrobatch(op, mapping, carry, b);
+        FailureOr<Operation *> clone =
+            cloneForMicrobatch(op, mapping, carry, b, k);
         if (failed(clone))
           return failure();
         pieces[k].push_back(*clone);
@@ -379,9 +374,35 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     return pieces;
   }
 
+  /// Microbatch k's rows of `value` along `dim`: rows k, k + M, k + 2M,
+  /// ... (M microbatches), as reshape [.., B, ..] -> [.., B/M, M, ..],
+  /// slice k of the M axis, reshape back. Interleaving rather than
+  /// contiguous rows keeps the B/M axis a plain batch axis, which a
+  /// data-parallel plan splits further.
+  Value microbatchRows(OpBuilder &b, Location loc, Value value, int64_t dim,
+                       int64_t k, SmallVectorImpl<Operation *> &made) {
+    int64_t count = microbatches;
+    ArrayRef<int64_t> shape = typeOf(value).getShape();
+    SmallVector<int64_t> split(shape.begin(), shape.begin() + dim);
+    split.push_back(shape[dim] / count);
+    split.push_back(count);
+    split.append(shape.begin() + dim + 1, shape.end());
+    auto reshaped = b.create<ReshapeOp>(loc, value, split);
+    SmallVector<int64_t> starts(split.size(), 0), sizes(split),
+        steps(split.size(), 1);
+    starts[dim + 1] = k;
+    sizes[dim + 1] = 1;
+    auto slice = b.create<SliceOp>(loc, reshaped, starts, sizes, steps);
+    SmallVector<int64_t> rows(shape);
+    rows[dim] = shape[dim] / count;
+    auto back = b.create<ReshapeOp>(loc, slice, rows);
+    made.append({reshaped, slice, back});
+    return back;
+  }
+
   FailureOr<Operation *> cloneForMicrobatch(Operation *op, IRMapping &mapping,
                                            llvm::DenseMap<Value, int64_t> &carry,
-                                           OpBuilder &b) {
+                                           OpBuilder &b, int64_t k) {
     // The label the batch has in this op, from a batched operand.
     std::optional<graph::DimLabel> label;
     if (auto annotated = dyn_cast<graph::DimAnnotationOpInterface>(op))
@@ -412,6 +433,32 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
           graph::splitLabel(op, label->name, microbatches, &error);
       if (failed(split))
         return fail(error);
+      // An operand that shares the batch dim but does not depend on the
+      // inputs (a mask folded at its full batch) gives the microbatch its
+      // rows.
+      for (auto [i, operand] : llvm::enumerate(clone->getOperands())) {
+        if (i >= split->inputs.size())
+          break;
+        ArrayRef<int64_t> full = typeOf(op->getOperand(i)).getShape();
+        SmallVector<int64_t> starts(full.size(), 0), sizes(full),
+            steps(full.size(), 1);
+        bool cut = false;
+        for (auto [d, chunks] : llvm::enumerate(split->inputs[i].dimChunks))
+          if (chunks > 1 && typeOf(operand).getShape()[d] == full[d]) {
+            sizes[d] = full[d] / chunks;
+            starts[d] = k * sizes[d];
+            cut = true;
+          }
+        if (cut) {
+          OpBuilder before(clone);
+          SmallVector<Operation *> made;
+          int64_t dim = llvm::find_if(split->inputs[i].dimChunks,
+                                      [](int64_t c) { return c > 1; }) -
+                        split->inputs[i].dimChunks.begin();
+          clone->setOperand(i, microbatchRows(before, clone->getLoc(), operand,
+                                              dim, k, made));
+        }
+      }
       for (auto [r, result] : llvm::enumerate(clone->getResults())) {
         SmallVector<int64_t> shape(typeOf(result).getShape());
         for (auto [d, chunks] : llvm::enumerate(split->outputs[r].dimChunks))

@@ -30,7 +30,8 @@ and for every plan against the single-rank run:
                      sign follows the summation order. Those count in
                      the all-parameters error and are printed.
   ZeRO               under a plan with zero=N and dp=D, each rank's
-                     optimizer state (variables *.adam_m, *.adam_v in
+                     optimizer state (variables *.adam_m, *.adam_v,
+                     *.momentum in
                      manifest.json, the rank's pieces) is at most 1/D of
                      the single-rank state plus 1% of it (small parameters
                      may stay whole; in the example models none does)
@@ -67,7 +68,7 @@ EXPORT_TIMEOUT_S = 120
 # of the whole state: small parameters may stay whole.
 ZERO_SLACK = 0.01
 IGNORE_INDEX = -100
-STATE_SUFFIXES = (".adam_m", ".adam_v")
+STATE_SUFFIXES = (".adam_m", ".adam_v", ".momentum")
 STEP_LINE = re.compile(r"^step (\d+) loss (\S+) ")
 # Ops through which token ids keep their values on the way to a Gather.
 VALUE_PRESERVING_OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast",
@@ -213,8 +214,9 @@ def write_batches(data_dir, input_name, shape, vocab, batches, seed):
 def compile_command(args, lm, out, plan):
     """The ssc compile argv of a training step (plan None: single rank)."""
     argv = [args.ssc, "compile", args.model, "--train", "--loss",
-            "cross-entropy", "--optimizer", "adamw", "--lr", "1e-3",
-            "-q", "-o", out]
+            "cross-entropy", "-q", "-o", out]
+    argv += args.training.split() if args.training else [
+        "--optimizer", "adamw", "--lr", "1e-3"]
     if args.logits:
         argv += ["--logits", args.logits]
     if lm.pinned:
@@ -246,7 +248,8 @@ def trained_names(manifest):
 
 
 def state_bytes_per_rank(manifest):
-    """Bytes of optimizer state (*.adam_m, *.adam_v pieces) on each rank."""
+    """Bytes of optimizer state (*.adam_m, *.adam_v, *.momentum pieces) on
+    each rank."""
     return [sum(math.prod(v["shape"]) * np.dtype(v["dtype"]).itemsize
                 for v in rank["variables"]
                 if v["name"].endswith(STATE_SUFFIXES))
@@ -426,6 +429,9 @@ def parse_args(argv):
     parser.add_argument("--freeze", action="append", default=[],
                         metavar="GLOB", help="initializers to keep constant "
                                              "(passed to ssc; repeatable)")
+    parser.add_argument("--training", default="",
+                        help="ssc compile training options instead of "
+                             "'--optimizer adamw --lr 1e-3' (one string)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,16 +1,21 @@
 // RUN: ssc-opt -train-autodiff='optimizer=sgd lr=0.1 microbatches=2' %s | FileCheck %s
 
-// Two microbatches of 2 rows: each slices the input, runs the forward ops
-// at its own shape and then its backward pass (seeded with 1/2); the
-// weight-only transpose runs once, and its gradient sums both
+// Two microbatches of 2 rows (rows k and k + 2: interleaved, so that the
+// microbatch's own batch axis stays splittable): each takes its rows, runs
+// the forward ops at its own shape and then its backward pass (seeded with
+// 1/2); the weight-only transpose runs once, and its gradient sums both
 // microbatches' before the single update.
 // CHECK-LABEL: func.func @accumulate
 // CHECK: %[[WT:.*]] = graph.transpose %[[W:.*]] {perm
-// CHECK: %[[X0:.*]] = graph.slice %arg0 {sizes = array<i64: 2, 3>, starts = array<i64: 0, 0>
+// CHECK: %[[R0:.*]] = graph.reshape %arg0 {shape = array<i64: 2, 2, 3>}
+// CHECK: %[[S0:.*]] = graph.slice %[[R0]] {sizes = array<i64: 2, 1, 3>, starts = array<i64: 0, 0, 0>
+// CHECK: %[[X0:.*]] = graph.reshape %[[S0]] {shape = array<i64: 2, 3>}
 // CHECK: graph.matmul %[[X0]], %[[WT]] {{.*}} -> tensor<2x2xf32>
 // CHECK: graph.constant {ss.backward} dense<5.000000e-01>
 // CHECK: %[[G0:.*]] = graph.gemm %[[X0]], {{.*}}trans_a = true
-// CHECK: %[[X1:.*]] = graph.slice %arg0 {sizes = array<i64: 2, 3>, starts = array<i64: 2, 0>
+// CHECK: %[[R1:.*]] = graph.reshape %arg0 {shape = array<i64: 2, 2, 3>}
+// CHECK: %[[S1:.*]] = graph.slice %[[R1]] {sizes = array<i64: 2, 1, 3>, starts = array<i64: 0, 1, 0>
+// CHECK: %[[X1:.*]] = graph.reshape %[[S1]] {shape = array<i64: 2, 3>}
 // CHECK: graph.matmul %[[X1]], %[[WT]] {{.*}} -> tensor<2x2xf32>
 // CHECK: %[[G1:.*]] = graph.gemm %[[X1]], {{.*}}trans_a = true
 // CHECK: %[[SUM:.*]] = graph.add %[[G0]], %[[G1]] {ss.accumulate, ss.backward}
