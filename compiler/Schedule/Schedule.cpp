@@ -23,6 +23,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <map>
 #include <queue>
@@ -184,6 +185,13 @@ LogicalResult Scheduler::orderDevices() {
 
   // Dependencies and priorities per device.
   for (auto &[device, list] : ops) {
+    // The device's readers of each variable (assigns wait for them).
+    llvm::StringMap<SmallVector<Operation *>> readers;
+    for (Operation *op : list)
+      if (auto read = dyn_cast<graph::VariableOp>(op))
+        for (Operation *user : read->getUsers())
+          if (deviceOf(user) == device)
+            readers[read.getSymName()].push_back(user);
     for (Operation *op : list) {
       priority[op] = position[op];
       for (Value operand : op->getOperands()) {
@@ -200,12 +208,9 @@ LogicalResult Scheduler::orderDevices() {
       // An assign to a variable comes after every read of it on the device:
       // a step reads the state it started with.
       if (auto assign = dyn_cast<graph::AssignOp>(op))
-        for (Operation *other : list)
-          if (auto read = dyn_cast<graph::VariableOp>(other);
-              read && read.getSymName() == assign.getVariable())
-            for (Operation *user : read->getUsers())
-              if (user != op && deviceOf(user) == device)
-                predecessors[op].push_back(user);
+        for (Operation *user : readers.lookup(assign.getVariable()))
+          if (user != op)
+            predecessors[op].push_back(user);
       if (auto after = op->getAttrOfType<DenseI64ArrayAttr>(plan::kAfterAttr))
         for (int64_t uid : after.asArrayRef())
           if (Operation *before = byUid.lookup(uid))
