@@ -215,7 +215,8 @@ def compile_command(args, lm, out, plan):
     """The ssc compile argv of a training step (plan None: single rank)."""
     argv = [args.ssc, "compile", args.model, "--train", "--loss",
             "cross-entropy", "-q", "-o", out]
-    argv += args.training.split() if args.training else [
+    training = getattr(args, "training", "")
+    argv += training.split() if training else [
         "--optimizer", "adamw", "--lr", "1e-3"]
     if args.logits:
         argv += ["--logits", args.logits]
