@@ -13,11 +13,11 @@
 #include "Passes.h"
 #include "Plan/Primitives.h"
 
+#include "Graph/DimAnnotation.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
-#include "Graph/DimAnnotation.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
@@ -70,8 +70,7 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
       return signalPassFailure();
     }
     func = funcs.front();
-    if (failed(checkOptions()) || failed(differentiate()) ||
-        failed(optimize()))
+    if (failed(checkOptions()) || failed(differentiate()) || failed(optimize()))
       return signalPassFailure();
   }
 
@@ -88,8 +87,8 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
              << schedule << "' needs total steps (" << totalSteps
              << ") greater than warm-up steps (" << warmupSteps << ")";
     if (lr < 0 || weightDecay < 0 || momentum < 0 || clipNorm < 0 ||
-        warmupSteps < 0 || beta1 < 0 || beta1 >= 1 || beta2 < 0 ||
-        beta2 >= 1 || epsilon <= 0)
+        warmupSteps < 0 || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 ||
+        epsilon <= 0)
       return func.emitError("optimizer settings out of range: lr, momentum, "
                             "weight decay, clip norm and warm-up must be >= "
                             "0, betas in [0, 1), epsilon > 0");
@@ -197,9 +196,9 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
         Value grad = outer.lookup(variable.getResult());
         Value &sum = variableGrads[variable.getSymName()];
         if (grad)
-          sum = sum ? markBackward(
-                          b.create<AddOp>(variable.getLoc(), sum, grad))
-                    : grad;
+          sum =
+              sum ? markBackward(b.create<AddOp>(variable.getLoc(), sum, grad))
+                  : grad;
         if (!reads.count(variable.getSymName()))
           reads[variable.getSymName()] = variable;
       }
@@ -275,8 +274,7 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
                  << grad.getType() << " for an operand of type "
                  << operand.getType();
         Value &sum = grads[operand];
-        sum = sum ? b.create<AddOp>(op->getLoc(), sum, grad).getResult()
-                  : grad;
+        sum = sum ? b.create<AddOp>(op->getLoc(), sum, grad).getResult() : grad;
       }
     }
     // Mark the new ops, so that reports and emitted comments can tell them
@@ -312,9 +310,9 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     }
     if (!batch || *batch % count != 0)
       return func.emitError("--microbatches ")
-             << count << " must divide the batch (dim 0 of the first input"
-             << (batch ? ", " + std::to_string(*batch) : std::string())
-             << ")",
+                 << count << " must divide the batch (dim 0 of the first input"
+                 << (batch ? ", " + std::to_string(*batch) : std::string())
+                 << ")",
              failure();
     llvm::DenseSet<Value> dependent(batched.begin(), batched.end());
     SmallVector<Operation *> perBatch;
@@ -400,9 +398,10 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
     return back;
   }
 
-  FailureOr<Operation *> cloneForMicrobatch(Operation *op, IRMapping &mapping,
-                                           llvm::DenseMap<Value, int64_t> &carry,
-                                           OpBuilder &b, int64_t k) {
+  FailureOr<Operation *>
+  cloneForMicrobatch(Operation *op, IRMapping &mapping,
+                     llvm::DenseMap<Value, int64_t> &carry, OpBuilder &b,
+                     int64_t k) {
     // The label the batch has in this op, from a batched operand.
     std::optional<graph::DimLabel> label;
     if (auto annotated = dyn_cast<graph::DimAnnotationOpInterface>(op))
@@ -502,8 +501,7 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
       Operation *def = grad ? grad.getDefiningOp() : nullptr;
       if (!def || def->getNumResults() != 1 || def->hasAttr("ss.names"))
         continue;
-      def->setAttr("ss.names",
-                   b.getStrArrayAttr({(name + kGradSuffix).str()}));
+      def->setAttr("ss.names", b.getStrArrayAttr({(name + kGradSuffix).str()}));
     }
 
     if (optimizer == "none") {
@@ -614,10 +612,9 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
       if (failed(m) || failed(v))
         return failure();
       auto update = b.create<AdamwUpdateOp>(
-          loc, param.getResult(), grad, *m, *v, gradScale, f32(lr),
-          f32(beta1), f32(beta2), f32(epsilon), f32(weightDecay),
-          b.getStringAttr(schedule), b.getI64IntegerAttr(warmupSteps),
-          b.getI64IntegerAttr(totalSteps));
+          loc, param.getResult(), grad, *m, *v, gradScale, f32(lr), f32(beta1),
+          f32(beta2), f32(epsilon), f32(weightDecay), b.getStringAttr(schedule),
+          b.getI64IntegerAttr(warmupSteps), b.getI64IntegerAttr(totalSteps));
       b.create<AssignOp>(loc, param.getSymName(), update.getNewParam());
       b.create<AssignOp>(loc, (name + kAdamMSuffix).str(), update.getNewM());
       b.create<AssignOp>(loc, (name + kAdamVSuffix).str(), update.getNewV());

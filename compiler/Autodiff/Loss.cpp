@@ -93,7 +93,8 @@ struct TrainAppendLossPass
 
     b.create<func::ReturnOp>(ret.getLoc(), lossValue);
     ret.erase();
-    func.setType(b.getFunctionType(func.getArgumentTypes(), {lossValue.getType()}));
+    func.setType(
+        b.getFunctionType(func.getArgumentTypes(), {lossValue.getType()}));
     func.setResultAttrs(0, b.getDictionaryAttr(b.getNamedAttr(
                                "ss.name", b.getStringAttr("loss"))));
     eraseDeadOps();
@@ -161,8 +162,9 @@ struct TrainAppendLossPass
     auto idsType = RankedTensorType::get({classes}, b.getI64Type());
     Value ids = b.create<ConstantOp>(
         loc, idsType, DenseElementsAttr::get(idsType, ArrayRef(classIds)));
-    Value oneHot = b.create<CastOp>(loc, b.create<EqualOp>(loc, labelColumn, ids),
-                                    TypeAttr::get(b.getF32Type()));
+    Value oneHot =
+        b.create<CastOp>(loc, b.create<EqualOp>(loc, labelColumn, ids),
+                         TypeAttr::get(b.getF32Type()));
     Value picked = sumAll(b, loc, b.create<MulOp>(loc, logProbs, oneHot));
 
     auto scalarI64 = RankedTensorType::get({}, b.getI64Type());

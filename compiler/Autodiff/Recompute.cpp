@@ -52,106 +52,106 @@ bool nameMatches(Operation *op, const llvm::GlobPattern &glob) {
 /// The forward ops `selector` names, in block order.
 FailureOr<SmallVector<Operation *>> select(func::FuncOp func,
                                            StringRef selector) {
-    SmallVector<Operation *> forward;
-    for (Operation &op : func.getBody().front())
-      if (isForwardCompute(&op))
-        forward.push_back(&op);
-    SmallVector<Operation *> chosen;
-    auto [first, last] = selector.split("..");
-    if (!last.empty()) {
-      // An inclusive range in program order.
-      auto find = [&](StringRef name) -> std::optional<size_t> {
-        for (auto [i, op] : llvm::enumerate(forward)) {
-          std::string names = plan::nodeName(op);
-          SmallVector<StringRef> parts;
-          StringRef(names).split(parts, " + ");
-          if (llvm::is_contained(parts, name))
-            return i;
-        }
-        return std::nullopt;
-      };
-      std::optional<size_t> from = find(first), to = find(last);
-      if (!from || !to || *from > *to)
-        return func.emitError("recompute group '")
-               << selector
-               << "': both ends must name forward nodes, the first before "
-                  "the last",
-               failure();
-      chosen.assign(forward.begin() + *from, forward.begin() + *to + 1);
-      return chosen;
-    }
-    llvm::Expected<llvm::GlobPattern> glob =
-        llvm::GlobPattern::create(selector, kMaxBraceExpansions);
-    if (!glob) {
-      func.emitError("recompute group '")
-          << selector << "': " << llvm::toString(glob.takeError());
-      return failure();
-    }
-    for (Operation *op : forward)
-      if (nameMatches(op, *glob))
-        chosen.push_back(op);
-    if (chosen.empty())
+  SmallVector<Operation *> forward;
+  for (Operation &op : func.getBody().front())
+    if (isForwardCompute(&op))
+      forward.push_back(&op);
+  SmallVector<Operation *> chosen;
+  auto [first, last] = selector.split("..");
+  if (!last.empty()) {
+    // An inclusive range in program order.
+    auto find = [&](StringRef name) -> std::optional<size_t> {
+      for (auto [i, op] : llvm::enumerate(forward)) {
+        std::string names = plan::nodeName(op);
+        SmallVector<StringRef> parts;
+        StringRef(names).split(parts, " + ");
+        if (llvm::is_contained(parts, name))
+          return i;
+      }
+      return std::nullopt;
+    };
+    std::optional<size_t> from = find(first), to = find(last);
+    if (!from || !to || *from > *to)
       return func.emitError("recompute group '")
-             << selector << "' matches no forward op",
+                 << selector
+                 << "': both ends must name forward nodes, the first before "
+                    "the last",
              failure();
+    chosen.assign(forward.begin() + *from, forward.begin() + *to + 1);
     return chosen;
   }
+  llvm::Expected<llvm::GlobPattern> glob =
+      llvm::GlobPattern::create(selector, kMaxBraceExpansions);
+  if (!glob) {
+    func.emitError("recompute group '")
+        << selector << "': " << llvm::toString(glob.takeError());
+    return failure();
+  }
+  for (Operation *op : forward)
+    if (nameMatches(op, *glob))
+      chosen.push_back(op);
+  if (chosen.empty())
+    return func.emitError("recompute group '")
+               << selector << "' matches no forward op",
+           failure();
+  return chosen;
+}
 
 } // namespace
 
 LogicalResult ss::recomputeGroup(func::FuncOp func, StringRef selector) {
-    FailureOr<SmallVector<Operation *>> group = select(func, selector);
-    if (failed(group))
-      return failure();
-    llvm::SetVector<Operation *> members(group->begin(), group->end());
+  FailureOr<SmallVector<Operation *>> group = select(func, selector);
+  if (failed(group))
+    return failure();
+  llvm::SetVector<Operation *> members(group->begin(), group->end());
 
-    // The members whose results backward ops read, and the members those
-    // need in turn: all of them are cloned.
-    llvm::SetVector<Operation *> needed;
-    SmallVector<Operation *> worklist;
-    Operation *firstUse = nullptr;
-    for (Operation *op : members)
-      for (Value result : op->getResults())
-        for (Operation *user : result.getUsers())
-          if (isBackward(user)) {
-            worklist.push_back(op);
-            if (!firstUse || user->isBeforeInBlock(firstUse))
-              firstUse = user;
-          }
-    if (!firstUse)
-      return success(); // the backward pass reads nothing of this group
-    while (!worklist.empty()) {
-      Operation *op = worklist.pop_back_val();
-      if (!needed.insert(op))
-        continue;
-      for (Value operand : op->getOperands())
-        if (Operation *def = operand.getDefiningOp();
-            def && members.contains(def))
-          worklist.push_back(def);
-    }
-    SmallVector<Operation *> ordered(needed.begin(), needed.end());
-    llvm::sort(ordered,
-               [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  // The members whose results backward ops read, and the members those
+  // need in turn: all of them are cloned.
+  llvm::SetVector<Operation *> needed;
+  SmallVector<Operation *> worklist;
+  Operation *firstUse = nullptr;
+  for (Operation *op : members)
+    for (Value result : op->getResults())
+      for (Operation *user : result.getUsers())
+        if (isBackward(user)) {
+          worklist.push_back(op);
+          if (!firstUse || user->isBeforeInBlock(firstUse))
+            firstUse = user;
+        }
+  if (!firstUse)
+    return success(); // the backward pass reads nothing of this group
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (!needed.insert(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp();
+          def && members.contains(def))
+        worklist.push_back(def);
+  }
+  SmallVector<Operation *> ordered(needed.begin(), needed.end());
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
 
-    // Clone in program order just before the first backward reader.
-    OpBuilder builder(firstUse);
-    IRMapping mapping;
-    for (Operation *op : ordered) {
-      Operation *clone = builder.clone(*op, mapping);
-      clone->setAttr(kRecomputeAttr, builder.getUnitAttr());
-    }
-    unsigned rewired = 0;
-    for (Operation *op : ordered)
-      for (Value result : op->getResults())
-        result.replaceUsesWithIf(mapping.lookup(result), [&](OpOperand &use) {
-          bool take = isBackward(use.getOwner());
-          rewired += take;
-          return take;
-        });
-    SS_DEBUG(DEBUG_TYPE, dbgs << "group '" << selector << "': "
-                              << ordered.size() << " ops recomputed for "
-                              << rewired << " backward reads\n");
-    return success();
+  // Clone in program order just before the first backward reader.
+  OpBuilder builder(firstUse);
+  IRMapping mapping;
+  for (Operation *op : ordered) {
+    Operation *clone = builder.clone(*op, mapping);
+    clone->setAttr(kRecomputeAttr, builder.getUnitAttr());
+  }
+  unsigned rewired = 0;
+  for (Operation *op : ordered)
+    for (Value result : op->getResults())
+      result.replaceUsesWithIf(mapping.lookup(result), [&](OpOperand &use) {
+        bool take = isBackward(use.getOwner());
+        rewired += take;
+        return take;
+      });
+  SS_DEBUG(DEBUG_TYPE, dbgs << "group '" << selector << "': " << ordered.size()
+                            << " ops recomputed for " << rewired
+                            << " backward reads\n");
+  return success();
 }
 
 namespace {

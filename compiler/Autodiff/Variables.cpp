@@ -34,8 +34,7 @@ std::string initializerName(ConstantOp op) {
   return "";
 }
 
-struct TrainVariablesPass
-    : ss::impl::TrainVariablesBase<TrainVariablesPass> {
+struct TrainVariablesPass : ss::impl::TrainVariablesBase<TrainVariablesPass> {
   using TrainVariablesBase::TrainVariablesBase;
 
   void runOnOperation() override {
@@ -66,8 +65,7 @@ struct TrainVariablesPass
       auto type = op.getType();
       std::string name = initializerName(op);
       if (!type.getElementType().isF32() || type.getRank() == 0 ||
-          type.getNumElements() == 0 || name.empty() ||
-          statistics.contains(op))
+          type.getNumElements() == 0 || name.empty() || statistics.contains(op))
         return;
       if (llvm::any_of(patterns, [&](const llvm::GlobPattern &p) {
             return p.match(name);

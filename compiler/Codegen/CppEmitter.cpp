@@ -15,11 +15,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/CppEmitter.h"
+#include "Autodiff/Autodiff.h"
 #include "Codegen/MemoryPlan.h"
 #include "Codegen/RankFunctions.h"
 #include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
-#include "Autodiff/Autodiff.h"
 #include "Plan/Primitives.h"
 #include "ssrt/ssrt.h"
 #include "ssrt/weights.h"
@@ -296,8 +296,7 @@ private:
       if (auto variable = dyn_cast<VariableOp>(def))
         return variable.getSymName().str();
       if (Value target = inPlaceVariable(v))
-        return target.getDefiningOp<VariableOp>().getSymName().str() +
-               ".next";
+        return target.getDefiningOp<VariableOp>().getSymName().str() + ".next";
     }
     return "";
   }
@@ -351,8 +350,8 @@ private:
       if (!root.getDefiningOp<VariableOp>())
         comment += " (updates \"" + commentSafe(variable.getSymName()) +
                    "\" in place)";
-      body << "  " << type << " *" << name << " = (" << type
-           << " *)(weights + " << off << ");" << comment << "\n";
+      body << "  " << type << " *" << name << " = (" << type << " *)(weights + "
+           << off << ");" << comment << "\n";
       return name;
     }
     int64_t off = arenaOffset(root);
@@ -590,9 +589,11 @@ static std::string learningRateExpr(Operation *op) {
   return "ssrt::learningRate(ssrt::LrSchedule::" + kind + ", " +
          floatLit(op->getAttrOfType<FloatAttr>("lr").getValueAsDouble()) +
          ", " +
-         std::to_string(op->getAttrOfType<IntegerAttr>("warmup_steps").getInt()) +
+         std::to_string(
+             op->getAttrOfType<IntegerAttr>("warmup_steps").getInt()) +
          ", " +
-         std::to_string(op->getAttrOfType<IntegerAttr>("total_steps").getInt()) +
+         std::to_string(
+             op->getAttrOfType<IntegerAttr>("total_steps").getInt()) +
          ", context.step)";
 }
 
@@ -610,7 +611,8 @@ LogicalResult Emitter::emitTrainingOp(Operation *op) {
              << o.getVariable() << "' to place it";
     std::string dst = var(target.getResult()), src = var(o.getValue());
     body << "  std::memcpy(" << dst << ", " << src << ", "
-         << numel(o.getValue()) * elemSize(typeOf(o.getValue()).getElementType())
+         << numel(o.getValue()) *
+                elemSize(typeOf(o.getValue()).getElementType())
          << ");\n";
     return success();
   }
@@ -737,11 +739,10 @@ LogicalResult Emitter::emitTrainingOp(Operation *op) {
   if (auto o = dyn_cast<SgdUpdateOp>(op)) {
     std::string p = var(o.getParam()), g = var(o.getGrad()),
                 np = var(o.getNewParam());
-    std::string buf = o.getMomentumBuffer() ? var(o.getMomentumBuffer())
-                                            : "nullptr";
-    std::string nbuf = o.getNewMomentumBuffer()
-                           ? var(o.getNewMomentumBuffer())
-                           : "nullptr";
+    std::string buf =
+        o.getMomentumBuffer() ? var(o.getMomentumBuffer()) : "nullptr";
+    std::string nbuf =
+        o.getNewMomentumBuffer() ? var(o.getNewMomentumBuffer()) : "nullptr";
     std::string scale = o.getGradScale() ? var(o.getGradScale()) : "nullptr";
     body << "  ssrt::sgdUpdate(" << p << ", " << g << ", " << buf << ", " << np
          << ", " << nbuf << ", " << numel(o.getParam()) << ", "
@@ -1678,8 +1679,7 @@ std::string programFooter(const EmittedPlan &plan,
      << ";\n"
      << "  spec.numRanks = " << program.ranks.size() << ";\n"
      << "  spec.ranks = kRanks;\n"
-     << "  spec.training = " << (program.training ? "true" : "false")
-     << ";\n"
+     << "  spec.training = " << (program.training ? "true" : "false") << ";\n"
      << "  spec.lossOutput = " << lossOutput << ";\n"
      << "  spec.samplesPerStep = " << options.samplesPerStep << ";\n"
      << "  spec.step = step;\n"

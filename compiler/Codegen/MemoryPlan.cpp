@@ -9,8 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Codegen/MemoryPlan.h"
-#include "Codegen/ArenaPlanner.h"
 #include "Autodiff/Autodiff.h"
+#include "Codegen/ArenaPlanner.h"
 #include "Codegen/RankFunctions.h"
 #include "Debug.h"
 #include "Dist/DistDialect.h"
@@ -64,7 +64,7 @@ Value inPlaceVariable(Value result) {
     operand = index == 0 ? sgd.getParam() : sgd.getMomentumBuffer();
   else {
     auto adamw = cast<graph::AdamwUpdateOp>(update);
-    operand = index == 0 ? adamw.getParam()
+    operand = index == 0   ? adamw.getParam()
               : index == 1 ? adamw.getM()
                            : adamw.getV();
   }

@@ -59,9 +59,9 @@ struct BucketAllReducePass
     ModuleOp module = getOperation();
     auto attr = module->getAttrOfType<IntegerAttr>("dist.next_comm");
     int64_t id = attr ? attr.getInt() : 0;
-    module->setAttr("dist.next_comm",
-                    IntegerAttr::get(IntegerType::get(&getContext(), 64),
-                                     id + 1));
+    module->setAttr(
+        "dist.next_comm",
+        IntegerAttr::get(IntegerType::get(&getContext(), 64), id + 1));
     return id;
   }
 
@@ -85,8 +85,7 @@ struct BucketAllReducePass
     for (auto &[id, ops] : byId) {
       ArrayRef<int64_t> members = ops.front().getGroup();
       std::vector<int64_t> group(members.begin(), members.end());
-      if (ops.size() != group.size() ||
-          !llvm::all_of(ops, isGradientAllReduce))
+      if (ops.size() != group.size() || !llvm::all_of(ops, isGradientAllReduce))
         continue;
       open[group].push_back(id);
       openBytes[group] += typeOf(ops.front().getInput()).getNumElements() * 4;
@@ -103,8 +102,9 @@ struct BucketAllReducePass
 
   /// Whether, on every device, all the bucket's inputs exist before its
   /// first all-reduce (where the packed one goes).
-  static bool packable(ArrayRef<int64_t> ids,
-                       llvm::MapVector<int64_t, SmallVector<AllReduceOp>> &byId) {
+  static bool
+  packable(ArrayRef<int64_t> ids,
+           llvm::MapVector<int64_t, SmallVector<AllReduceOp>> &byId) {
     std::map<int64_t, SmallVector<AllReduceOp>> perDevice;
     for (int64_t id : ids)
       for (AllReduceOp op : byId[id])
@@ -157,9 +157,9 @@ struct BucketAllReducePass
       }
       Value packed = onDevice(
           b.create<graph::ConcatOp>(loc, flat, b.getI64IntegerAttr(0)));
-      Value summed = b.create<AllReduceOp>(
-          loc, packed.getType(), packed, first.getGroupAttr(), deviceAttr,
-          b.getI64IntegerAttr(bucketId));
+      Value summed = b.create<AllReduceOp>(loc, packed.getType(), packed,
+                                           first.getGroupAttr(), deviceAttr,
+                                           b.getI64IntegerAttr(bucketId));
       int64_t offset = 0;
       for (auto [op, n] : llvm::zip(ops, sizes)) {
         Value part = onDevice(b.create<graph::SliceOp>(

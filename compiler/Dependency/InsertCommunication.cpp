@@ -131,8 +131,7 @@ private:
   /// Per variable, per device: the largest pieces its ops read (planned
   /// before anything is materialized), and the pieces actually held.
   llvm::StringMap<std::map<int64_t, SmallVector<Attribute>>> variableHomes;
-  llvm::StringMap<std::map<int64_t, llvm::SetVector<Attribute>>>
-      heldVariables;
+  llvm::StringMap<std::map<int64_t, llvm::SetVector<Attribute>>> heldVariables;
   std::map<std::tuple<std::string, int64_t, const void *>, Value>
       variablePieces;
   void planVariableHomes(ArrayRef<std::pair<Value, NeededPiece>> reads);
@@ -221,8 +220,8 @@ Value CommunicationBuilder::fromEverywhere(Value full, int64_t device, Box box,
           << name << "' on device " << device << " holds " << spatial;
       return {};
     }
-    Value &piece = variablePieces[{name.str(), device,
-                                   home.getAsOpaquePointer()}];
+    Value &piece =
+        variablePieces[{name.str(), device, home.getAsOpaquePointer()}];
     if (!piece) {
       auto dense = dyn_cast<DenseElementsAttr>(variable.getValue());
       if (!dense) {

@@ -25,7 +25,8 @@ bool writeModelWithWeights(const std::string &source,
   std::map<std::string, bool> replaced;
   for (const auto &entry : weights)
     replaced[entry.first] = false;
-  for (onnx::TensorProto &init : *model.mutable_graph()->mutable_initializer()) {
+  for (onnx::TensorProto &init :
+       *model.mutable_graph()->mutable_initializer()) {
     auto it = weights.find(init.name());
     if (it == weights.end())
       continue;
@@ -41,9 +42,9 @@ bool writeModelWithWeights(const std::string &source,
     init.clear_float_data();
     init.clear_external_data();
     init.clear_data_location();
-    init.set_raw_data(std::string(
-        reinterpret_cast<const char *>(tensor.values.data()),
-        tensor.values.size() * sizeof(float)));
+    init.set_raw_data(
+        std::string(reinterpret_cast<const char *>(tensor.values.data()),
+                    tensor.values.size() * sizeof(float)));
     replaced[init.name()] = true;
   }
   for (const auto &[name, done] : replaced)

@@ -163,8 +163,7 @@ struct ApplyPlanPass : ss::impl::DistApplyPlanBase<ApplyPlanPass> {
       tpAlgo = planMegatronTensorParallel(func, ops, policy->tp);
     if (policy->zero > 0 && policy->dp > 1)
       for (auto [op, algo] :
-           planZeroOptimizer(ops, policy->dp, tpAlgo, policy->tp,
-                             policy->zero))
+           planZeroOptimizer(ops, policy->dp, tpAlgo, policy->tp, policy->zero))
         dpAlgo[op] = algo;
 
     for (Operation *op : ops) {

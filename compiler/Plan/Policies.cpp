@@ -363,11 +363,11 @@ llvm::DenseMap<Operation *, PartitionAlgo> ss::plan::planZeroOptimizer(
       }
       break;
     }
-    SS_DEBUG(DEBUG_TYPE, dbgs << "zero: '" << nodeName(op) << "' "
-                              << (decisions.count(op)
-                                      ? decisions[op].str()
-                                      : std::string("stays replicated"))
-                              << "\n");
+    SS_DEBUG(DEBUG_TYPE,
+             dbgs << "zero: '" << nodeName(op) << "' "
+                  << (decisions.count(op) ? decisions[op].str()
+                                          : std::string("stays replicated"))
+                  << "\n");
   }
   return decisions;
 }

@@ -43,8 +43,7 @@ public:
   }
   Value zerosLike(Value v) {
     auto type = RankedTensorType::get(shapeOf(v), b.getF32Type());
-    return b.create<ConstantOp>(loc, type,
-                                DenseElementsAttr::get(type, 0.0f));
+    return b.create<ConstantOp>(loc, type, DenseElementsAttr::get(type, 0.0f));
   }
 
   Value add(Value a, Value c) { return b.create<AddOp>(loc, a, c); }
@@ -91,10 +90,9 @@ public:
   }
   Value matmul(Value a, Value c) { return b.create<MatMulOp>(loc, a, c); }
   Value gemm(Value a, Value c, bool transA, bool transB, double alpha) {
-    return b.create<GemmOp>(loc, a, c, /*c=*/Value(), b.getBoolAttr(transA),
-                            b.getBoolAttr(transB),
-                            b.getF32FloatAttr(static_cast<float>(alpha)),
-                            b.getF32FloatAttr(1.0f));
+    return b.create<GemmOp>(
+        loc, a, c, /*c=*/Value(), b.getBoolAttr(transA), b.getBoolAttr(transB),
+        b.getF32FloatAttr(static_cast<float>(alpha)), b.getF32FloatAttr(1.0f));
   }
 
   /// The gradient of a value broadcast (numpy-style) from `shape` to
@@ -178,18 +176,17 @@ LogicalResult binaryRule(Operation *op, OpBuilder &builder,
 // Unary elementwise
 //===----------------------------------------------------------------------===//
 
-#define GRAPH_UNARY_RULE(OP, ...)                                             \
-  LogicalResult OP::buildGradients(OpBuilder &builder,                         \
-                                   ArrayRef<Value> resultGrads,                \
-                                   ArrayRef<bool> needed,                      \
-                                   SmallVectorImpl<Value> &operandGrads) {     \
-    return unaryRule(*this, builder, resultGrads, needed, operandGrads,        \
-                     [&](GradientBuilder &g, Value x, Value y,                 \
-                         Value dy) -> Value {                                  \
-                       (void)x;                                                \
-                       (void)y;                                                \
-                       __VA_ARGS__                                             \
-                     });                                                       \
+#define GRAPH_UNARY_RULE(OP, ...)                                              \
+  LogicalResult OP::buildGradients(                                            \
+      OpBuilder &builder, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,  \
+      SmallVectorImpl<Value> &operandGrads) {                                  \
+    return unaryRule(                                                          \
+        *this, builder, resultGrads, needed, operandGrads,                     \
+        [&](GradientBuilder &g, Value x, Value y, Value dy) -> Value {         \
+          (void)x;                                                             \
+          (void)y;                                                             \
+          __VA_ARGS__                                                          \
+        });                                                                    \
   }
 
 GRAPH_UNARY_RULE(NegOp, { return g.neg(dy); })
@@ -201,20 +198,17 @@ GRAPH_UNARY_RULE(AbsOp, {
 })
 GRAPH_UNARY_RULE(ExpOp, { return g.mul(dy, y); })
 GRAPH_UNARY_RULE(LogOp, { return g.div(dy, x); })
-GRAPH_UNARY_RULE(TanhOp, {
-  return g.mul(dy, g.sub(g.scalar(1), g.mul(y, y)));
-})
+GRAPH_UNARY_RULE(TanhOp, { return g.mul(dy, g.sub(g.scalar(1), g.mul(y, y))); })
 GRAPH_UNARY_RULE(ErfOp, {
   // 2 / sqrt(pi) * e^(-x^2)
-  return g.mul(dy, g.mul(g.scalar(2.0 / std::sqrt(M_PI)),
-                         g.exp(g.neg(g.mul(x, x)))));
+  return g.mul(
+      dy, g.mul(g.scalar(2.0 / std::sqrt(M_PI)), g.exp(g.neg(g.mul(x, x)))));
 })
 GRAPH_UNARY_RULE(ReluOp, {
   return g.where(g.greater(x, g.scalar(0)), dy, g.zerosLike(dy));
 })
-GRAPH_UNARY_RULE(SigmoidOp, {
-  return g.mul(dy, g.mul(y, g.sub(g.scalar(1), y)));
-})
+GRAPH_UNARY_RULE(SigmoidOp,
+                 { return g.mul(dy, g.mul(y, g.sub(g.scalar(1), y))); })
 GRAPH_UNARY_RULE(SqrtOp, { return g.div(g.mul(dy, g.scalar(0.5)), y); })
 GRAPH_UNARY_RULE(ReciprocalOp, { return g.neg(g.mul(dy, g.mul(y, y))); })
 GRAPH_UNARY_RULE(LeakyReluOp, {
@@ -224,27 +218,26 @@ GRAPH_UNARY_RULE(LeakyReluOp, {
 GRAPH_UNARY_RULE(HardSigmoidOp, {
   // alpha where 0 < alpha x + beta < 1, else 0.
   double alpha = getAlpha().convertToDouble();
-  Value t = g.add(g.mul(x, g.scalar(alpha)),
-                  g.scalar(getBeta().convertToDouble()));
+  Value t =
+      g.add(g.mul(x, g.scalar(alpha)), g.scalar(getBeta().convertToDouble()));
   Value zeros = g.zerosLike(dy);
-  return g.where(g.greater(t, g.scalar(0)),
-                 g.where(g.less(t, g.scalar(1)), g.mul(dy, g.scalar(alpha)),
-                         zeros),
-                 zeros);
+  return g.where(
+      g.greater(t, g.scalar(0)),
+      g.where(g.less(t, g.scalar(1)), g.mul(dy, g.scalar(alpha)), zeros),
+      zeros);
 })
 GRAPH_UNARY_RULE(HardSwishOp, {
   // 0 below -3, 1 above 3, x / 3 + 1/2 between (PyTorch's convention).
-  Value inside =
-      g.mul(dy, g.add(g.mul(x, g.scalar(1.0 / 3.0)), g.scalar(0.5)));
+  Value inside = g.mul(dy, g.add(g.mul(x, g.scalar(1.0 / 3.0)), g.scalar(0.5)));
   return g.where(g.less(x, g.scalar(-3)), g.zerosLike(dy),
                  g.where(g.greater(x, g.scalar(3)), dy, inside));
 })
 GRAPH_UNARY_RULE(ClipOp, {
   // Passes where min <= x <= max.
   Value zeros = g.zerosLike(dy);
-  return g.where(g.less(x, g.scalar(getMin().convertToDouble())), zeros,
-                 g.where(g.greater(x, g.scalar(getMax().convertToDouble())),
-                         zeros, dy));
+  return g.where(
+      g.less(x, g.scalar(getMin().convertToDouble())), zeros,
+      g.where(g.greater(x, g.scalar(getMax().convertToDouble())), zeros, dy));
 })
 GRAPH_UNARY_RULE(GeluOp, {
   return g.b.create<GeluGradOp>(g.loc, x, dy, getApproximateAttr());
@@ -267,11 +260,10 @@ LogicalResult CastOp::buildGradients(OpBuilder &builder,
 // Binary elementwise
 //===----------------------------------------------------------------------===//
 
-#define GRAPH_BINARY_RULE(OP, ...)                                            \
-  LogicalResult OP::buildGradients(OpBuilder &builder,                         \
-                                   ArrayRef<Value> resultGrads,                \
-                                   ArrayRef<bool> needed,                      \
-                                   SmallVectorImpl<Value> &operandGrads) {     \
+#define GRAPH_BINARY_RULE(OP, ...)                                             \
+  LogicalResult OP::buildGradients(                                            \
+      OpBuilder &builder, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,  \
+      SmallVectorImpl<Value> &operandGrads) {                                  \
     return binaryRule(*this, builder, resultGrads, needed, operandGrads,       \
                       [&](GradientBuilder &g, Value a, Value c, Value y,       \
                           Value dy, bool needA,                                \
@@ -315,11 +307,11 @@ LogicalResult WhereOp::buildGradients(OpBuilder &builder,
   Value dy = onlyGrad(resultGrads);
   Value zeros = g.zerosLike(dy);
   if (needed[1])
-    operandGrads[1] = g.sumToShape(g.where(getCondition(), dy, zeros),
-                                   shapeOf(getLhs()));
+    operandGrads[1] =
+        g.sumToShape(g.where(getCondition(), dy, zeros), shapeOf(getLhs()));
   if (needed[2])
-    operandGrads[2] = g.sumToShape(g.where(getCondition(), zeros, dy),
-                                   shapeOf(getRhs()));
+    operandGrads[2] =
+        g.sumToShape(g.where(getCondition(), zeros, dy), shapeOf(getRhs()));
   return success();
 }
 
@@ -522,10 +514,10 @@ LogicalResult AvgPoolOp::buildGradients(OpBuilder &builder,
 // Normalisation and softmax
 //===----------------------------------------------------------------------===//
 
-LogicalResult LayerNormOp::buildGradients(OpBuilder &builder,
-                                          ArrayRef<Value> resultGrads,
-                                          ArrayRef<bool> needed,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+LayerNormOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign(getNumOperands(), Value());
   GradientBuilder g(builder, *this);
   Value x = getInput(), scale = getScale(), dy = onlyGrad(resultGrads);
@@ -539,8 +531,8 @@ LogicalResult LayerNormOp::buildGradients(OpBuilder &builder,
     int64_t axis = getAxis() < 0 ? getAxis() + rank : getAxis();
     SmallVector<int64_t> normalized(shapeOf(x).drop_front(axis));
     auto type = RankedTensorType::get(normalized, builder.getF32Type());
-    Value ones = builder.create<ConstantOp>(
-        g.loc, type, DenseElementsAttr::get(type, 1.0f));
+    Value ones = builder.create<ConstantOp>(g.loc, type,
+                                            DenseElementsAttr::get(type, 1.0f));
     Value xhat = builder.create<LayerNormOp>(g.loc, x, ones, Value(),
                                              getAxisAttr(), getEpsilonAttr());
     operandGrads[1] = g.sumToShape(g.mul(dy, xhat), shapeOf(scale));
@@ -550,10 +542,10 @@ LogicalResult LayerNormOp::buildGradients(OpBuilder &builder,
   return success();
 }
 
-LogicalResult BatchNormOp::buildGradients(OpBuilder &builder,
-                                          ArrayRef<Value> resultGrads,
-                                          ArrayRef<bool> needed,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+BatchNormOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
   // y = (x - mean) * scale / sqrt(var + eps) + bias per channel (dim 1),
   // with the given statistics (inference form). The statistics are not
   // trained by gradient, so they get none.
@@ -570,11 +562,10 @@ LogicalResult BatchNormOp::buildGradients(OpBuilder &builder,
                               g.scalar(getEpsilon().convertToDouble()))));
   Value invStdB = g.reshape(invStd, perChannel);
   if (needed[0])
-    operandGrads[0] = g.mul(
-        dy, g.reshape(g.mul(getScale(), invStd), perChannel));
+    operandGrads[0] =
+        g.mul(dy, g.reshape(g.mul(getScale(), invStd), perChannel));
   if (needed[1]) {
-    Value xhat =
-        g.mul(g.sub(x, g.reshape(getMean(), perChannel)), invStdB);
+    Value xhat = g.mul(g.sub(x, g.reshape(getMean(), perChannel)), invStdB);
     operandGrads[1] =
         g.reshape(g.sumAllBut(g.mul(dy, xhat), 1), shapeOf(getScale()));
   }
@@ -604,9 +595,10 @@ LogicalResult SoftmaxOp::buildGradients(OpBuilder &builder,
                      operandGrads);
 }
 
-LogicalResult LogSoftmaxOp::buildGradients(
-    OpBuilder &builder, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+LogSoftmaxOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                             ArrayRef<bool> needed,
+                             SmallVectorImpl<Value> &operandGrads) {
   return softmaxRule(*this, getAxis(), true, builder, resultGrads, needed,
                      operandGrads);
 }
@@ -624,10 +616,10 @@ static Value expandReduced(GradientBuilder &g, Value dy, Value input,
   return g.broadcastTo(g.reshape(dy, kept), shapeOf(input));
 }
 
-LogicalResult ReduceSumOp::buildGradients(OpBuilder &builder,
-                                          ArrayRef<Value> resultGrads,
-                                          ArrayRef<bool> needed,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ReduceSumOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();
@@ -637,9 +629,10 @@ LogicalResult ReduceSumOp::buildGradients(OpBuilder &builder,
   return success();
 }
 
-LogicalResult ReduceMeanOp::buildGradients(
-    OpBuilder &builder, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ReduceMeanOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                             ArrayRef<bool> needed,
+                             SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();
@@ -652,10 +645,10 @@ LogicalResult ReduceMeanOp::buildGradients(
   return success();
 }
 
-LogicalResult ReduceMaxOp::buildGradients(OpBuilder &builder,
-                                          ArrayRef<Value> resultGrads,
-                                          ArrayRef<bool> needed,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ReduceMaxOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
   // Elements equal to the maximum share its gradient evenly (as
   // torch.amax does), so ties do not multiply it.
   operandGrads.assign(1, Value());
@@ -663,8 +656,8 @@ LogicalResult ReduceMaxOp::buildGradients(OpBuilder &builder,
     return success();
   GradientBuilder g(builder, *this);
   Value x = getInput();
-  Value mask = g.toFloat(
-      g.equal(x, expandReduced(g, getOutput(), x, getAxes())));
+  Value mask =
+      g.toFloat(g.equal(x, expandReduced(g, getOutput(), x, getAxes())));
   Value ties = g.reduceSum(mask, getAxes(), getKeepdims());
   Value share = g.div(onlyGrad(resultGrads), ties);
   operandGrads[0] = g.mul(mask, expandReduced(g, share, x, getAxes()));
@@ -687,10 +680,10 @@ LogicalResult ReshapeOp::buildGradients(OpBuilder &builder,
   return success();
 }
 
-LogicalResult TransposeOp::buildGradients(OpBuilder &builder,
-                                          ArrayRef<Value> resultGrads,
-                                          ArrayRef<bool> needed,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+TransposeOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                            ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();
@@ -738,10 +731,10 @@ LogicalResult SplitOp::buildGradients(OpBuilder &builder,
   SmallVector<Value> pieces;
   for (auto [result, grad] : llvm::zip(getOutputs(), resultGrads))
     pieces.push_back(grad ? grad : g.zerosLike(result));
-  operandGrads[0] = pieces.size() == 1
-                        ? pieces.front()
-                        : builder.create<ConcatOp>(getLoc(), pieces, getAxis())
-                              .getResult();
+  operandGrads[0] =
+      pieces.size() == 1
+          ? pieces.front()
+          : builder.create<ConcatOp>(getLoc(), pieces, getAxis()).getResult();
   return success();
 }
 
@@ -772,8 +765,7 @@ LogicalResult SliceOp::buildGradients(OpBuilder &builder,
   Value grad = onlyGrad(resultGrads);
   SmallVector<int64_t> unitBegin(rank, 0), unitEnd(rank, 0);
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t step = getSteps()[d], size = getSizes()[d],
-            start = getStarts()[d];
+    int64_t step = getSteps()[d], size = getSizes()[d], start = getStarts()[d];
     if (step == 1) {
       unitBegin[d] = start;
       unitEnd[d] = inShape[d] - start - size;
@@ -802,10 +794,9 @@ LogicalResult SliceOp::buildGradients(OpBuilder &builder,
       llvm::any_of(unitEnd, [](int64_t p) { return p != 0; })) {
     SmallVector<int64_t> pads(unitBegin);
     pads.append(unitEnd);
-    grad = builder.create<PadOp>(getLoc(), grad,
-                                 builder.getDenseI64ArrayAttr(pads),
-                                 builder.getStringAttr("constant"),
-                                 builder.getF64FloatAttr(0.0));
+    grad = builder.create<PadOp>(
+        getLoc(), grad, builder.getDenseI64ArrayAttr(pads),
+        builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
   }
   operandGrads[0] = grad;
   return success();
@@ -819,16 +810,14 @@ LogicalResult PadOp::buildGradients(OpBuilder &builder,
   if (!needed[0] || !isFloat(getInput()))
     return success();
   if (getMode() != "constant")
-    return emitOpError("has no gradient rule for mode \"")
-           << getMode() << "\"";
+    return emitOpError("has no gradient rule for mode \"") << getMode() << "\"";
   // Padding by the negated pads crops what was added and zero-fills what
   // was cropped.
-  SmallVector<int64_t> pads = llvm::to_vector(llvm::map_range(
-      getPads(), [](int64_t pad) { return -pad; }));
+  SmallVector<int64_t> pads = llvm::to_vector(
+      llvm::map_range(getPads(), [](int64_t pad) { return -pad; }));
   operandGrads[0] = builder.create<PadOp>(
       getLoc(), onlyGrad(resultGrads), builder.getDenseI64ArrayAttr(pads),
-      builder.getStringAttr("constant"),
-      builder.getF64FloatAttr(0.0));
+      builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
   return success();
 }
 
@@ -859,9 +848,10 @@ LogicalResult GatherOp::buildGradients(OpBuilder &builder,
   return success();
 }
 
-LogicalResult BroadcastToOp::buildGradients(
-    OpBuilder &builder, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+BroadcastToOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
+                              ArrayRef<bool> needed,
+                              SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign(1, Value());
   if (!needed[0] || !isFloat(getInput()))
     return success();

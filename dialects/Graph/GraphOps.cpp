@@ -11,8 +11,8 @@
 #include "Graph/GraphDialect.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -2456,9 +2456,8 @@ std::string AssignOp::getDimAnnotation() {
 static LogicalResult inferLikeFirst(const Inference &inference,
                                     ArrayRef<std::pair<StringRef, Value>> same,
                                     SmallVectorImpl<Type> &inferred) {
-  FailureOr<RankedTensorType> first =
-      inference.tensor(same.front().second, same.front().first,
-                       ElementSet::Float);
+  FailureOr<RankedTensorType> first = inference.tensor(
+      same.front().second, same.front().first, ElementSet::Float);
   if (failed(first))
     return failure();
   for (auto [name, value] : same.drop_front()) {
@@ -2511,7 +2510,8 @@ LogicalResult LayerNormGradOp::inferReturnTypes(
     SmallVectorImpl<Type> &inferred) {
   Inference inference(location, getOperationName());
   if (failed(inferLikeFirst(
-          inference, {{"input", adaptor.getInput()}, {"grad", adaptor.getGrad()}},
+          inference,
+          {{"input", adaptor.getInput()}, {"grad", adaptor.getGrad()}},
           inferred)))
     return failure();
   auto input = cast<RankedTensorType>(inferred.front());
@@ -2605,7 +2605,8 @@ std::string GatherGradOp::getDimAnnotation() {
   AnnotatedTensor grad, indices, result;
   for (int64_t d = 0; d < gradRank; ++d) {
     bool isIndex = d >= axis && d < axis + indexRank;
-    DimLabel label{names.next(), isIndex ? DimLabel::Reduced : DimLabel::Spatial};
+    DimLabel label{names.next(),
+                   isIndex ? DimLabel::Reduced : DimLabel::Spatial};
     grad.push_back(label);
     if (isIndex)
       indices.push_back(label);
@@ -2850,8 +2851,7 @@ static LogicalResult inferOptimizer(const Inference &inference,
 /// Every result and tensor operand share the parameter's labels.
 static std::string optimizerAnnotation(Operation *op) {
   DimLabelNames names;
-  AnnotatedTensor labels =
-      freshLabels(names, shapeOf(op->getResult(0)).size());
+  AnnotatedTensor labels = freshLabels(names, shapeOf(op->getResult(0)).size());
   DimAnnotation annotation;
   for (Value operand : op->getOperands())
     annotation.inputs.push_back(shapeOf(operand).empty() ? AnnotatedTensor()

@@ -7,12 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Autodiff/Autodiff.h"
 #include "Codegen/CppEmitter.h"
 #include "Codegen/RankFunctions.h"
 #include "Debug.h"
 #include "Dist/DistDialect.h"
 #include "Graph/GraphDialect.h"
-#include "Autodiff/Autodiff.h"
 #include "Import/OnnxExport.h"
 #include "Import/OnnxImporter.h"
 #include "Passes.h"
@@ -259,9 +259,9 @@ struct CompileArgs {
 
 /// The pipeline stages of DESIGN.md section 2, in order; `--stop-after`
 /// names one. The dist stages run only for a parallel compilation.
-const char *const kStages[] = {"import",      "fold",     "fuse",
-                               "autodiff",    "plan",     "communicate",
-                               "schedule",    "split",    "plan-memory"};
+const char *const kStages[] = {"import",   "fold",  "fuse",
+                               "autodiff", "plan",  "communicate",
+                               "schedule", "split", "plan-memory"};
 constexpr int kStageCount = sizeof(kStages) / sizeof(kStages[0]);
 
 int stageIndex(llvm::StringRef name) {
@@ -518,8 +518,8 @@ int compile(CompileArgs args) {
                   !args.planFile.empty() || !args.pluginPipeline.empty();
   bool alreadyPartitioned = entry > stageIndex("plan");
   if (train.enabled && alreadyPartitioned) {
-    printError("--train applies to a model or graph IR, not to '" +
-               args.model + "', which is already partitioned");
+    printError("--train applies to a model or graph IR, not to '" + args.model +
+               "', which is already partitioned");
     return kExitError;
   }
   if (alreadyPartitioned) {
@@ -1193,8 +1193,7 @@ int exportModel(const ExportArgs &args) {
     ssrt::CheckpointManifest checkpoint;
     if (!ssrt::readCheckpointManifest(stepDir, checkpoint, lastError))
       continue;
-    if (checkpoint.plan != fingerprint ||
-        checkpoint.worldSize != worldSize) {
+    if (checkpoint.plan != fingerprint || checkpoint.worldSize != worldSize) {
       lastError = stepDir + " was written by another compilation (plan " +
                   checkpoint.plan + ")";
       continue;
@@ -1202,13 +1201,14 @@ int exportModel(const ExportArgs &args) {
     bool complete = true;
     for (int64_t r = 0; r < worldSize && complete; ++r) {
       const llvm::json::Object *rank = (*ranks)[r].getAsObject();
-      int64_t bytes = rank ? rank->getInteger("weights_bytes").value_or(-1) : -1;
+      int64_t bytes =
+          rank ? rank->getInteger("weights_bytes").value_or(-1) : -1;
       payloads[r].assign(static_cast<size_t>(std::max<int64_t>(bytes, 0)), 0);
       ssrt::CheckpointKey key{checkpoint.step, static_cast<int>(r),
                               static_cast<int>(worldSize), bytes, fingerprint};
-      complete = ssrt::readCheckpointState(
-          stepDir + "/" + ssrt::checkpointStateFile(r), key, payloads[r].data(),
-          lastError);
+      complete = ssrt::readCheckpointState(stepDir + "/" +
+                                               ssrt::checkpointStateFile(r),
+                                           key, payloads[r].data(), lastError);
     }
     if (complete) {
       chosen = stepDir;
@@ -1217,8 +1217,8 @@ int exportModel(const ExportArgs &args) {
     }
   }
   if (chosen.empty()) {
-    printError("no complete checkpoint in '" + args.checkpoint + "': " +
-               lastError);
+    printError("no complete checkpoint in '" + args.checkpoint +
+               "': " + lastError);
     return kExitError;
   }
 
@@ -1274,22 +1274,22 @@ int exportModel(const ExportArgs &args) {
       for (int64_t size : shape)
         count *= size;
       const std::vector<char> &payload = payloads[r];
-      if (at < 0 ||
-          at + count * static_cast<int64_t>(sizeof(float)) >
-              static_cast<int64_t>(payload.size())) {
+      if (at < 0 || at + count * static_cast<int64_t>(sizeof(float)) >
+                        static_cast<int64_t>(payload.size())) {
         printError("variable '" + name + "' of rank " + std::to_string(r) +
                    " lies outside its state");
         return kExitError;
       }
-      const float *source = reinterpret_cast<const float *>(payload.data() + at);
+      const float *source =
+          reinterpret_cast<const float *>(payload.data() + at);
       std::vector<int64_t> index(rank, 0);
       for (int64_t i = 0; i < count; ++i) {
         int64_t flat = 0;
         for (size_t d = 0; d < rank; ++d)
           flat += (offsets[d] + index[d]) * strides[d];
         if (m.written[flat] && m.tensor.values[flat] != source[i]) {
-          printError("ranks hold different values of '" + name +
-                     "' (rank " + std::to_string(r) +
+          printError("ranks hold different values of '" + name + "' (rank " +
+                     std::to_string(r) +
                      " disagrees with an earlier rank); the checkpoint is "
                      "inconsistent");
           return kExitError;
@@ -1317,8 +1317,8 @@ int exportModel(const ExportArgs &args) {
     return kExitError;
   }
   llvm::outs() << "exported " << weights.size() << " trained parameters from "
-               << chosen << " (step " << chosenStep << ") into "
-               << args.output << "\n";
+               << chosen << " (step " << chosenStep << ") into " << args.output
+               << "\n";
   return kExitOk;
 }
 
@@ -1497,10 +1497,11 @@ int main(int argc, char **argv) {
                          "dist-split-ranks, ...) or 'all'");
   TrainArgs &train = compileArgs.train;
   const char *trainGroup = "Training (with --train)";
-  CLI::Option *trainFlag = compileCmd->add_flag("--train", train.enabled,
-                 "Compile a training step: forward, backward (autodiff) and "
-                 "optimizer update; the float initializers are the trained "
-                 "parameters, kept and updated in each rank's weights file");
+  CLI::Option *trainFlag = compileCmd->add_flag(
+      "--train", train.enabled,
+      "Compile a training step: forward, backward (autodiff) and "
+      "optimizer update; the float initializers are the trained "
+      "parameters, kept and updated in each rank's weights file");
   trainFlag->group(trainGroup);
   compileCmd
       ->add_option("--loss", train.loss,
@@ -1689,15 +1690,17 @@ int main(int argc, char **argv) {
       "export", "Write the model a training program was compiled from, with "
                 "the trained parameters of a checkpoint merged from every "
                 "rank's pieces");
-  exportCmd->add_option("dir", exportArgs.dir,
-                        "A directory made by ssc compile --train")
+  exportCmd
+      ->add_option("dir", exportArgs.dir,
+                   "A directory made by ssc compile --train")
       ->required();
   exportCmd
       ->add_option("--checkpoint", exportArgs.checkpoint,
                    "A --checkpoint-dir of ssc run (its newest complete "
                    "checkpoint is used) or one step-S directory in it")
       ->required();
-  exportCmd->add_option("-o,--output", exportArgs.output, "The ONNX file to write")
+  exportCmd
+      ->add_option("-o,--output", exportArgs.output, "The ONNX file to write")
       ->required();
   exportCmd->add_option("--model", exportArgs.model,
                         "The original model (default: the one recorded in "

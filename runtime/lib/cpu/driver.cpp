@@ -10,8 +10,8 @@
 
 #include <cblas.h>
 #include <omp.h>
-#include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
