@@ -98,6 +98,10 @@ struct TrainAppendLossPass
     func.setResultAttrs(0, b.getDictionaryAttr(b.getNamedAttr(
                                "ss.name", b.getStringAttr("loss"))));
     eraseDeadOps();
+    SS_DEBUG(DEBUG_TYPE, dbgs << "loss: " << kind.getValue()
+                              << (kind == "output" ? " '" + this->loss + "'"
+                                                   : std::string())
+                              << ", now the only result\n");
     return success();
   }
 
