@@ -151,8 +151,7 @@ def TrainAutodiff : Pass<"train-autodiff", "mlir::ModuleOp"> {
            "clip gradients to this global L2 norm (0: no clipping)">,
     Option<"eagerUpdates", "eager-updates", "bool", "true",
            "update each parameter as soon as its gradient is complete "
-           "(frees gradient buffers early); false: all updates at the end "
-           "(lets gradient all-reduces be bucketed)">,
+           "(frees gradient buffers early); false: all updates at the end">,
     Option<"microbatches", "microbatches", "int64_t", "1",
            "gradient accumulation: split the batch into this many "
            "microbatches, each with its forward and backward pass">,
@@ -254,10 +253,12 @@ def DistBucketAllReduce : Pass<"dist-bucket-all-reduce", "mlir::ModuleOp"> {
     Gradient all-reduces (the input comes from the backward pass and only
     optimizer updates read the result) over the same group are taken in
     program order and packed into buckets of at least `bucket-bytes`:
-    each device flattens and concatenates its inputs, one all-reduce sums
-    the bucket, and slices hand each update its gradient. Every member
-    device packs the same gradients in the same order, so the collectives
-    still match. Fewer, larger collectives cost less latency.
+    right after a bucket's last gradient is computed, each device flattens
+    and concatenates its inputs, one all-reduce sums the bucket, and slices
+    hand each update its gradient; updates of the bucket's earlier
+    gradients move after it. Every member device packs the same gradients
+    in the same order, so the collectives still match. Fewer, larger
+    collectives cost less latency; smaller buckets free gradients sooner.
   }];
   let options = [
     Option<"bucketBytes", "bucket-bytes", "int64_t", "26214400",

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <map>
 
@@ -100,27 +101,16 @@ struct BucketAllReducePass
                               << " buckets\n");
   }
 
-  /// Whether, on every device, all the bucket's inputs exist before its
-  /// first all-reduce (where the packed one goes).
+  /// Whether, on every device, the bucket's inputs are in one block.
   static bool
   packable(ArrayRef<int64_t> ids,
            llvm::MapVector<int64_t, SmallVector<AllReduceOp>> &byId) {
-    std::map<int64_t, SmallVector<AllReduceOp>> perDevice;
     for (int64_t id : ids)
-      for (AllReduceOp op : byId[id])
-        perDevice[op.getDevice()].push_back(op);
-    for (auto &[device, ops] : perDevice) {
-      AllReduceOp first = ops.front();
-      for (AllReduceOp op : ops)
-        if (op->isBeforeInBlock(first))
-          first = op;
-      for (AllReduceOp op : ops) {
+      for (AllReduceOp op : byId[id]) {
         Operation *def = op.getInput().getDefiningOp();
-        if (def->getBlock() != first->getBlock() ||
-            !def->isBeforeInBlock(first))
+        if (!def || def->getBlock() != op->getBlock())
           return false;
       }
-    }
     return true;
   }
 
@@ -134,12 +124,14 @@ struct BucketAllReducePass
       for (AllReduceOp op : byId[id])
         perDevice[op.getDevice()].push_back(op);
     for (auto &[device, ops] : perDevice) {
-      AllReduceOp first = ops.front();
+      // The bucket goes right after its last gradient is computed.
+      Operation *anchor = ops.front().getInput().getDefiningOp();
       for (AllReduceOp op : ops)
-        if (op->isBeforeInBlock(first))
-          first = op;
-      OpBuilder b(first);
-      Location loc = first.getLoc();
+        if (anchor->isBeforeInBlock(op.getInput().getDefiningOp()))
+          anchor = op.getInput().getDefiningOp();
+      OpBuilder b(anchor->getContext());
+      b.setInsertionPointAfter(anchor);
+      Location loc = ops.front().getLoc();
       IntegerAttr deviceAttr = b.getI64IntegerAttr(device);
       auto onDevice = [&](Operation *op) {
         op->setAttr(kDeviceAttr, deviceAttr);
@@ -157,10 +149,11 @@ struct BucketAllReducePass
       }
       Value packed = onDevice(
           b.create<graph::ConcatOp>(loc, flat, b.getI64IntegerAttr(0)));
-      Value summed = b.create<AllReduceOp>(loc, packed.getType(), packed,
-                                           first.getGroupAttr(), deviceAttr,
-                                           b.getI64IntegerAttr(bucketId));
+      Value summed = b.create<AllReduceOp>(
+          loc, packed.getType(), packed, ops.front().getGroupAttr(), deviceAttr,
+          b.getI64IntegerAttr(bucketId));
       int64_t offset = 0;
+      SmallVector<Value> shapedParts;
       for (auto [op, n] : llvm::zip(ops, sizes)) {
         Value part = onDevice(b.create<graph::SliceOp>(
             loc, summed, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{n},
@@ -168,11 +161,32 @@ struct BucketAllReducePass
         Value shaped = onDevice(b.create<graph::ReshapeOp>(
             loc, part, typeOf(op.getInput()).getShape()));
         op.getResult().replaceAllUsesWith(shaped);
+        shapedParts.push_back(shaped);
         offset += n;
       }
-      // Only now: the builder inserts before the first of them.
       for (AllReduceOp op : ops)
         op.erase();
+      // Updates of the bucket's earlier gradients (and what reads their
+      // results, such as assigns) wait for the bucket: move them after it,
+      // in their order.
+      Operation *tail = shapedParts.back().getDefiningOp();
+      llvm::SetVector<Operation *> moved;
+      SmallVector<Value> worklist(shapedParts.begin(), shapedParts.end());
+      while (!worklist.empty()) {
+        Value value = worklist.pop_back_val();
+        for (Operation *user : value.getUsers())
+          if (user->getBlock() == tail->getBlock() &&
+              user->isBeforeInBlock(tail) && moved.insert(user))
+            worklist.append(user->result_begin(), user->result_end());
+      }
+      SmallVector<Operation *> order(moved.begin(), moved.end());
+      llvm::sort(order, [](Operation *x, Operation *y) {
+        return x->isBeforeInBlock(y);
+      });
+      for (Operation *op : order) {
+        op->moveAfter(tail);
+        tail = op;
+      }
     }
   }
 };

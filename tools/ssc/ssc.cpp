@@ -641,9 +641,6 @@ int compile(CompileArgs args) {
     autodiff.totalSteps = train.totalSteps;
     autodiff.clipNorm = train.clipGradNorm;
     autodiff.microbatches = train.microbatches;
-    // Bucketed gradient all-reduces need every gradient before the first
-    // update; a single rank updates each parameter as soon as it can.
-    autodiff.eagerUpdates = !parallel || train.gradBucketBytes == 0;
     pm.addPass(ss::createTrainAutodiff(autodiff));
     if (!train.recompute.empty()) {
       ss::TrainRecomputeOptions recompute;
@@ -1607,7 +1604,8 @@ int main(int argc, char **argv) {
       ->add_option("--grad-bucket-bytes", train.gradBucketBytes,
                    "Under a plan, gradient all-reduces of one group are "
                    "packed into buckets of at least this many bytes (0: one "
-                   "all-reduce per parameter)")
+                   "all-reduce per parameter); a bucket's gradients stay "
+                   "alive until it is full")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str()
       ->needs(trainFlag)
