@@ -44,32 +44,14 @@ bool isFloatTensor(Value v) {
   return type && type.getElementType().isF32();
 }
 
-Value scalarConstant(OpBuilder &b, Location loc, double value) {
-  auto type = RankedTensorType::get({}, b.getF32Type());
-  return b.create<ConstantOp>(
-      loc, type, DenseElementsAttr::get(type, static_cast<float>(value)));
-}
-
-Value sumAll(OpBuilder &b, Location loc, Value v) {
-  SmallVector<int64_t> axes(typeOf(v).getRank());
-  std::iota(axes.begin(), axes.end(), 0);
-  if (axes.empty())
-    return v;
-  return b.create<ReduceSumOp>(loc, v, axes, false);
-}
-
 struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
   using TrainAutodiffBase::TrainAutodiffBase;
 
   void runOnOperation() override {
-    SmallVector<func::FuncOp> funcs(getOperation().getOps<func::FuncOp>());
-    if (funcs.size() != 1) {
-      getOperation().emitError("training needs a module with one function, "
-                               "found ")
-          << funcs.size();
+    FailureOr<func::FuncOp> found = trainingFunction(getOperation());
+    if (failed(found))
       return signalPassFailure();
-    }
-    func = funcs.front();
+    func = *found;
     if (failed(checkOptions()) || failed(differentiate()) || failed(optimize()))
       return signalPassFailure();
   }
@@ -630,3 +612,26 @@ struct TrainAutodiffPass : ss::impl::TrainAutodiffBase<TrainAutodiffPass> {
 };
 
 } // namespace
+
+FailureOr<func::FuncOp> ss::trainingFunction(ModuleOp module) {
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  if (funcs.size() != 1)
+    return module.emitError("training needs a module with one function, "
+                            "found ")
+           << funcs.size();
+  return funcs.front();
+}
+
+Value ss::sumAll(OpBuilder &b, Location loc, Value v) {
+  SmallVector<int64_t> axes(typeOf(v).getRank());
+  std::iota(axes.begin(), axes.end(), 0);
+  if (axes.empty())
+    return v;
+  return b.create<ReduceSumOp>(loc, v, axes, false);
+}
+
+Value ss::scalarConstant(OpBuilder &b, Location loc, double value) {
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  return b.create<ConstantOp>(
+      loc, type, DenseElementsAttr::get(type, static_cast<float>(value)));
+}

@@ -9,6 +9,8 @@
 #define SS_COMPILER_AUTODIFF_AUTODIFF_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace ss {
@@ -27,6 +29,19 @@ inline constexpr llvm::StringLiteral kAdamVSuffix = ".adam_v";
 inline constexpr llvm::StringLiteral kMomentumSuffix = ".momentum";
 /// With optimizer=none, gradients are results named after their variable.
 inline constexpr llvm::StringLiteral kGradSuffix = ".grad";
+
+/// The one function a training pass works on; an error on `module`
+/// otherwise.
+mlir::FailureOr<mlir::func::FuncOp> trainingFunction(mlir::ModuleOp module);
+
+/// graph.reduce_sum of `v` over every axis (`v` itself when it is a
+/// scalar). reduce_sum splits by reduction, so under a data- or
+/// tensor-parallel plan it becomes partial sums and one all-reduce.
+mlir::Value sumAll(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+
+/// A float32 scalar graph.constant.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           double value);
 
 /// Recomputes one group of forward ops of a training step in its backward
 /// pass (train-recompute; plan files' `recompute` lines). `group` is a

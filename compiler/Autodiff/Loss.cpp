@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Autodiff/Autodiff.h"
 #include "Debug.h"
 #include "Graph/GraphDialect.h"
 #include "Passes.h"
@@ -27,6 +28,7 @@ namespace ss {
 } // namespace ss
 
 using namespace mlir;
+using namespace ss;
 using namespace ss::graph;
 
 namespace {
@@ -41,14 +43,10 @@ struct TrainAppendLossPass
   using TrainAppendLossBase::TrainAppendLossBase;
 
   void runOnOperation() override {
-    SmallVector<func::FuncOp> funcs(getOperation().getOps<func::FuncOp>());
-    if (funcs.size() != 1) {
-      getOperation().emitError("training needs a module with one function, "
-                               "found ")
-          << funcs.size();
+    FailureOr<func::FuncOp> found = trainingFunction(getOperation());
+    if (failed(found))
       return signalPassFailure();
-    }
-    func = funcs.front();
+    func = *found;
     if (failed(run()))
       return signalPassFailure();
   }
@@ -204,16 +202,6 @@ struct TrainAppendLossPass
             ? squared
             : b.create<ReduceMeanOp>(loc, squared, inner, false).getResult();
     return b.create<ReduceMeanOp>(loc, perSample, ArrayRef<int64_t>{0}, false);
-  }
-
-  /// A sum over every axis (reduce_sum splits by reduction, so a data- or
-  /// tensor-parallel plan turns it into partial sums and one all-reduce).
-  static Value sumAll(OpBuilder &b, Location loc, Value v) {
-    SmallVector<int64_t> axes(typeOf(v).getRank());
-    std::iota(axes.begin(), axes.end(), 0);
-    if (axes.empty())
-      return v;
-    return b.create<ReduceSumOp>(loc, v, axes, false);
   }
 
   void eraseDeadOps() {

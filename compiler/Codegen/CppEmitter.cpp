@@ -437,6 +437,16 @@ private:
   }
 
   /// Emits `const int64_t name[] = {...};` and returns the name.
+  /// Emits `const float name[] = {...};` and returns the name.
+  std::string floatArray(ArrayRef<float> values, StringRef hint) {
+    std::string name = uniqueName(hint.str());
+    body << "  const float " << name << "[] = {";
+    for (auto [i, value] : llvm::enumerate(values))
+      body << (i ? ", " : "") << floatLit(value);
+    body << "};\n";
+    return name;
+  }
+
   std::string array(ArrayRef<int64_t> values, StringRef hint = "dims") {
     std::string name = uniqueName(hint.str());
     body << "  const int64_t " << name << "[] = {";
@@ -495,6 +505,25 @@ private:
   llvm::StringMap<int64_t> variableOffsets;
   SmallVector<int64_t> inputOffsets, outputOffsets;
 };
+
+/// `, ssrt::ResizeMode::M, ssrt::CoordMode::C, ssrt::NearestMode::N`: the
+/// trailing arguments of resize and its gradient.
+std::string resizeEnums(StringRef mode, StringRef coordinateMode,
+                        StringRef nearestMode) {
+  std::string coord = llvm::StringSwitch<std::string>(coordinateMode)
+                          .Case("half_pixel", "HalfPixel")
+                          .Case("pytorch_half_pixel", "PytorchHalfPixel")
+                          .Case("align_corners", "AlignCorners")
+                          .Default("Asymmetric");
+  std::string nearest = llvm::StringSwitch<std::string>(nearestMode)
+                            .Case("round_prefer_ceil", "RoundPreferCeil")
+                            .Case("floor", "Floor")
+                            .Case("ceil", "Ceil")
+                            .Default("RoundPreferFloor");
+  return std::string(", ssrt::ResizeMode::") +
+         (mode == "linear" ? "Linear" : "Nearest") +
+         ", ssrt::CoordMode::" + coord + ", ssrt::NearestMode::" + nearest;
+}
 
 std::string unaryEnum(Operation *op) {
   return llvm::TypeSwitch<Operation *, std::string>(op)
@@ -708,31 +737,14 @@ LogicalResult Emitter::emitTrainingOp(Operation *op) {
     return success();
   }
   if (auto o = dyn_cast<ResizeGradOp>(op)) {
-    // The same enums as resize's emission.
-    std::string coord =
-        llvm::StringSwitch<std::string>(o.getCoordinateTransformationMode())
-            .Case("half_pixel", "HalfPixel")
-            .Case("pytorch_half_pixel", "PytorchHalfPixel")
-            .Case("align_corners", "AlignCorners")
-            .Default("Asymmetric");
-    std::string nearest = llvm::StringSwitch<std::string>(o.getNearestMode())
-                              .Case("round_prefer_ceil", "RoundPreferCeil")
-                              .Case("floor", "Floor")
-                              .Case("ceil", "Ceil")
-                              .Default("RoundPreferFloor");
     std::string dy = var(o.getGrad()), dx = var(o.getOutput());
     std::string is = array(shapeOf(o.getOutput()), "shape"),
                 os = array(shapeOf(o.getGrad()), "shape");
-    std::string sc = uniqueName("scales");
-    body << "  const float " << sc << "[] = {";
-    for (auto [i, scale] : llvm::enumerate(o.getScales()))
-      body << (i ? ", " : "") << floatLit(scale);
-    body << "};\n";
+    std::string sc = floatArray(o.getScales(), "scales");
     body << "  ssrt::resizeGrad(" << dy << ", " << dx << ", " << is << ", "
          << os << ", " << sc << ", " << shapeOf(o.getOutput()).size()
-         << ", ssrt::ResizeMode::"
-         << (o.getMode() == "linear" ? "Linear" : "Nearest")
-         << ", ssrt::CoordMode::" << coord << ", ssrt::NearestMode::" << nearest
+         << resizeEnums(o.getMode(), o.getCoordinateTransformationMode(),
+                        o.getNearestMode())
          << ");\n";
     return success();
   }
@@ -1124,30 +1136,14 @@ LogicalResult Emitter::emitOp(Operation *op) {
   }
   if (auto o = dyn_cast<ResizeOp>(op)) {
     int64_t rank = shapeOf(o.getInput()).size();
-    std::string coord =
-        llvm::StringSwitch<std::string>(o.getCoordinateTransformationMode())
-            .Case("half_pixel", "HalfPixel")
-            .Case("pytorch_half_pixel", "PytorchHalfPixel")
-            .Case("align_corners", "AlignCorners")
-            .Default("Asymmetric");
-    std::string nearest = llvm::StringSwitch<std::string>(o.getNearestMode())
-                              .Case("round_prefer_ceil", "RoundPreferCeil")
-                              .Case("floor", "Floor")
-                              .Case("ceil", "Ceil")
-                              .Default("RoundPreferFloor");
     std::string x = var(o.getInput()), y = var(o.getOutput());
     std::string is = array(shapeOf(o.getInput()), "shape"),
                 os = array(shapeOf(o.getOutput()), "shape");
-    std::string sc = uniqueName("scales");
-    body << "  const float " << sc << "[] = {";
-    auto scales = o.getScales();
-    for (size_t i = 0; i < scales.size(); ++i)
-      body << (i ? ", " : "") << floatLit(scales[i]);
-    body << "};\n";
+    std::string sc = floatArray(o.getScales(), "scales");
     body << "  ssrt::resize(" << x << ", " << y << ", " << is << ", " << os
-         << ", " << sc << ", " << rank << ", ssrt::ResizeMode::"
-         << (o.getMode() == "linear" ? "Linear" : "Nearest")
-         << ", ssrt::CoordMode::" << coord << ", ssrt::NearestMode::" << nearest
+         << ", " << sc << ", " << rank
+         << resizeEnums(o.getMode(), o.getCoordinateTransformationMode(),
+                        o.getNearestMode())
          << ");\n";
     return success();
   }

@@ -121,7 +121,8 @@ LogicalResult PlanFile::parse(StringRef text, StringRef source, PlanFile &plan,
       FailureOr<PolicySpec> policy = parsePolicy(tokens[1]);
       if (failed(policy))
         return p.fail("bad policy '" + tokens[1] +
-                      "': expected dp=N and/or tp=N, comma-separated");
+                      "': expected dp=N, tp=N and/or zero=S, "
+                      "comma-separated");
       plan.policy = *policy;
       plan.policyText = tokens[1].str();
     } else if (directive == "world-size") {

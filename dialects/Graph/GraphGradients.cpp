@@ -88,6 +88,12 @@ public:
       return v;
     return b.create<ReduceSumOp>(loc, v, axes, keepdims);
   }
+  /// Pads with zeros (`pads`: every begin, then every end); negative pads
+  /// crop.
+  Value zeroPad(Value v, ArrayRef<int64_t> pads) {
+    return b.create<PadOp>(loc, v, b.getDenseI64ArrayAttr(pads),
+                           b.getStringAttr("constant"), b.getF64FloatAttr(0.0));
+  }
   Value matmul(Value a, Value c) { return b.create<MatMulOp>(loc, a, c); }
   Value gemm(Value a, Value c, bool transA, bool transB, double alpha) {
     return b.create<GemmOp>(
@@ -459,9 +465,7 @@ ConvTransposeOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
   }
   Value source = dy;
   if (cropped && (needed[0] || needed[1]))
-    source = builder.create<PadOp>(
-        getLoc(), dy, builder.getDenseI64ArrayAttr(crop),
-        builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
+    source = GradientBuilder(builder, *this).zeroPad(dy, crop);
   DenseI64ArrayAttr convPadsAttr = builder.getDenseI64ArrayAttr(convPads);
   if (needed[0])
     operandGrads[0] = builder.create<ConvOp>(
@@ -752,11 +756,7 @@ LogicalResult SliceOp::buildGradients(OpBuilder &builder,
     SmallVector<int64_t> pads(2 * shapeOf(v).size(), 0);
     pads[d] = begin;
     pads[shapeOf(v).size() + d] = end;
-    return builder
-        .create<PadOp>(getLoc(), v, builder.getDenseI64ArrayAttr(pads),
-                       builder.getStringAttr("constant"),
-                       builder.getF64FloatAttr(0.0))
-        .getResult();
+    return g.zeroPad(v, pads);
   };
   // Strided dims first, one at a time: the gradient of taking every a-th
   // element is the gradient spread out with a - 1 zeros between elements
@@ -794,9 +794,7 @@ LogicalResult SliceOp::buildGradients(OpBuilder &builder,
       llvm::any_of(unitEnd, [](int64_t p) { return p != 0; })) {
     SmallVector<int64_t> pads(unitBegin);
     pads.append(unitEnd);
-    grad = builder.create<PadOp>(
-        getLoc(), grad, builder.getDenseI64ArrayAttr(pads),
-        builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
+    grad = g.zeroPad(grad, pads);
   }
   operandGrads[0] = grad;
   return success();
@@ -815,9 +813,8 @@ LogicalResult PadOp::buildGradients(OpBuilder &builder,
   // was cropped.
   SmallVector<int64_t> pads = llvm::to_vector(
       llvm::map_range(getPads(), [](int64_t pad) { return -pad; }));
-  operandGrads[0] = builder.create<PadOp>(
-      getLoc(), onlyGrad(resultGrads), builder.getDenseI64ArrayAttr(pads),
-      builder.getStringAttr("constant"), builder.getF64FloatAttr(0.0));
+  operandGrads[0] =
+      GradientBuilder(builder, *this).zeroPad(onlyGrad(resultGrads), pads);
   return success();
 }
 
